@@ -1,0 +1,1 @@
+"""The Lambda code of every function, shipped as one importable package."""

@@ -1,0 +1,1 @@
+"""Pieces every domain shares: names, settings, observability, errors, tokens."""

@@ -1,0 +1,1 @@
+"""Infrastructure only: one module per stack, composed from small constructs."""

@@ -1,0 +1,69 @@
+"""Compose the four stacks of one stage; app.py and the tests both build the app this way."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Environment, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.api_stack import ApiStack
+from stacks.config import StageConfig, stage_config
+from stacks.data_stack import DataStack
+from stacks.image_pipeline_stack import ImagePipelineStack
+from stacks.realtime_stack import RealtimeStack
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The stacks of one stage, for callers that inspect them (tests, the local runtime)."""
+
+    config: StageConfig
+    data: DataStack
+    api: ApiStack
+    realtime: RealtimeStack
+    image_pipeline: ImagePipelineStack
+
+    @property
+    def stacks(self) -> tuple[DataStack, ApiStack, RealtimeStack, ImagePipelineStack]:
+        return (self.data, self.api, self.realtime, self.image_pipeline)
+
+
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The feature flags of cdk.json, for apps built outside the CDK CLI (tests, local runtime)."""
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
+    return context
+
+
+def _environment() -> Environment | None:
+    """Target the CLI's account/region when it knows them; otherwise stay environment-agnostic."""
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    return Environment(account=account, region=region) if account and region else None
+
+
+def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deployment:
+    """Add the stage's stacks to ``app`` (the stage defaults to the ``stage`` context, else dev)."""
+    config = stage_config(stage or app.node.try_get_context("stage") or "dev")
+    env = _environment()
+    data = DataStack(app, config.prefixed("data"), config=config, env=env)
+    realtime = RealtimeStack(app, config.prefixed("realtime"), config=config, data=data, env=env)
+    api = ApiStack(app, config.prefixed("api"), config=config, data=data, realtime=realtime, env=env)
+    pipeline = ImagePipelineStack(
+        app, config.prefixed("image-pipeline"), config=config, data=data, realtime=realtime, env=env
+    )
+    deployment = Deployment(config=config, data=data, api=api, realtime=realtime, image_pipeline=pipeline)
+    for stack in deployment.stacks:
+        Tags.of(stack).add("project", "messaging-platform")
+        Tags.of(stack).add("stage", config.name)
+    if nag:
+        # A violation that is not acknowledged with a reason fails the synth.
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return deployment

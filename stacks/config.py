@@ -1,0 +1,110 @@
+"""Per-stage settings: everything that differs between dev, prod and the local runtime.
+
+Stacks read one of these objects instead of branching on the stage name, so a new stage is a
+new entry here and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Numbers the alarms compare against; prod pages on less than dev does."""
+
+    error_rate_percent: float
+    duration_ms: int
+    dlq_depth: int
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Typed settings for one deployment stage."""
+
+    name: str
+    removal_policy: RemovalPolicy
+    point_in_time_recovery: bool
+    deletion_protection: bool
+    log_retention: logs.RetentionDays
+    lambda_memory_mb: int
+    image_lambda_memory_mb: int
+    lambda_timeout: Duration
+    alarms: AlarmThresholds
+    access_token_ttl_seconds: int
+    http_throttle_rate: int
+    http_throttle_burst: int
+    cors_allowed_origins: tuple[str, ...]
+
+    @property
+    def auto_delete_objects(self) -> bool:
+        """Empty buckets on delete only where the stage throws its data away anyway."""
+        return self.removal_policy is RemovalPolicy.DESTROY
+
+    def prefixed(self, name: str) -> str:
+        """Stack and resource name for this stage, e.g. ``Messaging-prod-data``."""
+        return f"Messaging-{self.name}-{name}"
+
+
+_DEV = StageConfig(
+    name="dev",
+    removal_policy=RemovalPolicy.DESTROY,
+    point_in_time_recovery=False,
+    deletion_protection=False,
+    log_retention=logs.RetentionDays.ONE_WEEK,
+    lambda_memory_mb=512,
+    image_lambda_memory_mb=1769,
+    lambda_timeout=Duration.seconds(10),
+    alarms=AlarmThresholds(error_rate_percent=10, duration_ms=10_000, dlq_depth=1),
+    access_token_ttl_seconds=3600,
+    http_throttle_rate=50,
+    http_throttle_burst=100,
+    cors_allowed_origins=("*",),
+)
+
+_PROD = StageConfig(
+    name="prod",
+    removal_policy=RemovalPolicy.RETAIN,
+    point_in_time_recovery=True,
+    deletion_protection=True,
+    log_retention=logs.RetentionDays.THREE_MONTHS,
+    lambda_memory_mb=1024,
+    image_lambda_memory_mb=3008,
+    lambda_timeout=Duration.seconds(10),
+    alarms=AlarmThresholds(error_rate_percent=5, duration_ms=10_000, dlq_depth=1),
+    access_token_ttl_seconds=900,
+    http_throttle_rate=200,
+    http_throttle_burst=400,
+    cors_allowed_origins=("*",),
+)
+
+# The local runtime synthesizes this stage: dev's shape, but nothing in it ever reaches AWS.
+_LOCAL = StageConfig(
+    name="local",
+    removal_policy=RemovalPolicy.DESTROY,
+    point_in_time_recovery=False,
+    deletion_protection=False,
+    log_retention=logs.RetentionDays.ONE_DAY,
+    lambda_memory_mb=512,
+    image_lambda_memory_mb=1769,
+    lambda_timeout=Duration.seconds(30),
+    alarms=AlarmThresholds(error_rate_percent=10, duration_ms=10_000, dlq_depth=1),
+    access_token_ttl_seconds=3600,
+    http_throttle_rate=1000,
+    http_throttle_burst=2000,
+    cors_allowed_origins=("*",),
+)
+
+STAGES: dict[str, StageConfig] = {c.name: c for c in (_DEV, _PROD, _LOCAL)}
+
+
+def stage_config(name: str) -> StageConfig:
+    """Look up a stage, failing with the list of valid names rather than a KeyError."""
+    try:
+        return STAGES[name]
+    except KeyError:
+        valid = ", ".join(sorted(STAGES))
+        raise ValueError(f"unknown stage {name!r}; expected one of: {valid}") from None
