@@ -1,0 +1,124 @@
+"""The HTTP side every API function shares: one resolver setup, one error mapping.
+
+Contract (CONTRACT.md): JSON in and out, CORS on every response, errors as
+``{"error": "<human readable>"}``; malformed JSON or a wrong field type is 400, a well-formed
+body that fails validation is 422, unknown routes 404, and an internal failure a 500 that
+says nothing about internals while the log line carries the traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from runtime.common.errors import DomainError, UnauthorizedError
+from runtime.common.identity import Identity
+from runtime.common.observability import logger
+from runtime.common.tokens import bearer_token, token_service
+
+JSON = "application/json"
+# JSON bodies of this API are small; anything larger is refused before parsing (413).
+MAX_BODY_BYTES = 64 * 1024
+
+# pydantic error types that mean "this is not the shape we asked for" rather than
+# "the shape is right but a value breaks a rule".
+_TYPE_ERRORS = ("json_invalid", "model_attributes_type", "dict_type", "model_type")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str
+
+
+def error_response(status: HTTPStatus | int, message: str) -> Response[Any]:
+    return Response(status_code=int(status), content_type=JSON, body={"error": message})
+
+
+def _is_type_error(error: dict[str, Any]) -> bool:
+    kind = str(error.get("type", ""))
+    return kind in _TYPE_ERRORS or kind.endswith("_type") or kind.endswith("_parsing")
+
+
+def _describe(errors: Sequence[dict[str, Any]]) -> str:
+    parts = []
+    for error in errors[:5]:
+        location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        message = str(error.get("msg", "is not valid"))
+        if error.get("type") == "json_invalid":
+            return "request body is not valid JSON"
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts) or "request is not valid"
+
+
+def _limit_body_size(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    body = app.current_event.body or ""
+    if len(body) > MAX_BODY_BYTES * (4 / 3 if app.current_event.is_base64_encoded else 1):
+        return error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body is too large")
+    return next_middleware(app)
+
+
+def create_resolver(*, allow_origin: str = "*") -> APIGatewayHttpResolver:
+    """An HTTP API resolver with validation, CORS, size limits and the contract's error shapes."""
+    app = APIGatewayHttpResolver(
+        cors=CORSConfig(
+            allow_origin=allow_origin,
+            allow_headers=["Authorization", "Content-Type", "X-Requested-With"],
+            max_age=300,
+        ),
+        enable_validation=True,
+    )
+    app.use(middlewares=[_limit_body_size])
+
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError) -> Response[Any]:
+        if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            logger.warning("dependency unavailable", extra={"error": error.message})
+        return error_response(error.status, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(error: RequestValidationError) -> Response[Any]:
+        errors = list(error.errors())
+        status = HTTPStatus.BAD_REQUEST if any(_is_type_error(e) for e in errors) else HTTPStatus.UNPROCESSABLE_ENTITY
+        return error_response(status, _describe(errors))
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[Any]:
+        return error_response(HTTPStatus.NOT_FOUND, "not found")
+
+    @app.exception_handler(Exception)
+    def _internal_error(_: Exception) -> Response[Any]:
+        logger.exception("unhandled error")
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal server error")
+
+    return app
+
+
+def require_identity(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Route middleware: verify the bearer token (the same code `$connect` uses) or answer 401.
+
+    Verification happens in the function rather than in an API Gateway authorizer because an
+    HTTP API authorizer can only answer 403 with its own body, and the contract promises 401
+    with ``{"error": ...}`` and CORS headers.
+    """
+    token = bearer_token(app.current_event.headers.get("authorization"))
+    identity = token_service().verify(token)
+    app.append_context(identity=identity)
+    return next_middleware(app)
+
+
+AUTHENTICATED = [require_identity]
+
+
+def current_identity(app: APIGatewayHttpResolver) -> Identity:
+    """The caller that ``require_identity`` verified for this request."""
+    identity = app.context.get("identity")
+    if not isinstance(identity, Identity):
+        raise UnauthorizedError("authentication required")
+    return identity
