@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from local.assembly import REPO_ROOT, synthesize
+
 STATE_DIR = REPO_ROOT / ".local"
-
-
-def synthesize(outdir: Path) -> Path:
-    """Synthesize the `local` stage (no bundling: functions run from the working tree)."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from aws_cdk import App
-
-    from stacks.app_builder import build_app, cdk_json_context
-
-    app = App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []}, outdir=str(outdir))
-    build_app(app, "local")
-    app.synth()
-    return outdir
 
 
 def describe(outdir: Path) -> list[str]:
@@ -52,7 +39,7 @@ def describe(outdir: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.parse_args(argv)
-    outdir = synthesize(STATE_DIR / "cdk.out")
+    outdir = synthesize("local", STATE_DIR / "cdk.out")
     for line in describe(outdir):
         print(line)
     return 0

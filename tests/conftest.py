@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+from local.assembly import CloudAssembly, synthesize
+
 # Fake credentials and a fixed region for boto3 and moto; real ones are never read.
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -30,3 +32,10 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Re-assert the fake environment per test, in case a test or library changed it."""
     for key, value in _AWS_ENV.items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="session")
+def local_assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
+    """The `local` stage synthesized once per session: the tables and routes tests build from."""
+    outdir = tmp_path_factory.mktemp("cdk-local")
+    return CloudAssembly.load(synthesize("local", outdir))
