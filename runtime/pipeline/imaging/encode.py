@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from typing import IO
 
 from PIL import Image
 
 from runtime.pipeline.imaging.config import JPEG_QUALITY
+from runtime.pipeline.imaging.workers import pool
 
 # The contract's encoding: quality 85, progressive (which implies optimized Huffman tables).
 JPEG_OPTIONS = {"quality": JPEG_QUALITY, "progressive": True, "optimize": True}
@@ -34,13 +33,7 @@ def encode_jpeg(image: Image.Image) -> bytes:
 def encode_all(images: Sequence[Image.Image]) -> list[bytes]:
     if len(images) <= 1:
         return [encode_jpeg(image) for image in images]
-    return list(_pool().map(encode_jpeg, images))
-
-
-@cache
-def _pool() -> ThreadPoolExecutor:
-    """One pool per container, created at first use (never at import)."""
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="jpeg")
+    return list(pool().map(encode_jpeg, images))
 
 
 def _scratch_file() -> IO[bytes]:

@@ -19,8 +19,9 @@ variants.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 from PIL import Image, ImageCms
 
@@ -28,6 +29,7 @@ from runtime.pipeline.imaging.config import VariantSpec
 from runtime.pipeline.imaging.decode import SWAPPING_ORIENTATIONS, profile_description, refusing_bad_images
 from runtime.pipeline.imaging.models import ImageInfo
 from runtime.pipeline.imaging.probe import ImageFormat
+from runtime.pipeline.imaging.workers import cpu_count, pool
 
 # Downscaling filter. LANCZOS from the draft-decoded image matches a LANCZOS resize of the
 # full image to ~45 dB PSNR (see docs/benchmarks.md).
@@ -44,7 +46,8 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_GRAY_MODES = frozenset({"1", "L", "LA"})
+# Below this many rows per band, a thread costs more than it saves.
+_MIN_BAND_ROWS = 128
 _HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
@@ -74,54 +77,96 @@ def render_variants(image: Image.Image, info: ImageInfo, specs: Sequence[Variant
     with refusing_bad_images():
         image.load()
     icc_profile = image.info.get("icc_profile")
-    largest = _resample(_resizable(image), first_stored)
-    largest = _to_srgb(largest, icc_profile)
+    largest = _to_srgb(resample(_opaque(image), first_stored), icc_profile)
     if info.orientation in _TRANSPOSE:
         largest = largest.transpose(_TRANSPOSE[info.orientation])
     largest.info = {}
     images = [largest]
     for size in sizes[1:]:
-        images.append(_resample(images[-1], size))
+        images.append(resample(images[-1], size))
     return images
 
 
-def _resample(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+def resample(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``image`` resized to ``size``: a horizontal pass, then a vertical one, each cut into
+    bands resized in parallel (Pillow releases the GIL while it resamples).
+
+    The passes are run explicitly, in this order, because Pillow picks the order of a single
+    ``resize`` by cost, which would differ between a band and the whole image (and rounding
+    between the passes differs with the order). Bands of the horizontal pass are independent
+    rows; bands of the vertical pass are resized from a box of the whole intermediate image,
+    so the filter reads across band edges exactly as it does for the whole image.
+    """
     if image.size == size:
         return image.copy()
-    return image.resize(size, RESAMPLE)
+    width, height = size
+    if image.width != width:
+        image = _in_bands(
+            image.height,
+            lambda top, bottom: image.crop((0, top, image.width, bottom)).resize((width, bottom - top), RESAMPLE),
+            (width, image.height),
+            image.mode,
+        )
+    if image.height != height:
+        source, scale = image, image.height / height
+        image = _in_bands(
+            height,
+            lambda top, bottom: source.resize(
+                (width, bottom - top), RESAMPLE, box=(0.0, top * scale, float(width), bottom * scale)
+            ),
+            size,
+            source.mode,
+        )
+    return image
 
 
-def _resizable(image: Image.Image) -> Image.Image:
-    """A mode Pillow resamples properly (palette images would only get nearest-neighbour)."""
+def _in_bands(
+    rows: int, render_band: Callable[[int, int], Image.Image], size: tuple[int, int], mode: str
+) -> Image.Image:
+    """Assemble ``size`` from bands of ``rows`` rendered in parallel, one per vCPU."""
+    parts = max(1, min(cpu_count(), rows // _MIN_BAND_ROWS))
+    if parts == 1:
+        return render_band(0, rows)
+    bounds = [rows * i // parts for i in range(parts + 1)]
+    out = Image.new(mode, size)
+    bands = pool().map(lambda edges: render_band(*edges), pairwise(bounds))
+    for top, band in zip(bounds, bands, strict=False):
+        out.paste(band, (0, top))
+    return out
+
+
+def _opaque(image: Image.Image) -> Image.Image:
+    """``RGB``, ``L`` or ``CMYK``: palettes expanded (Pillow would only resample them
+    nearest-neighbour), deep greys scaled to 8 bits, transparency flattened onto white."""
     mode = image.mode
     has_key = image.info.get("transparency") is not None
     if mode == "P":
-        return image.convert("RGBA" if has_key else "RGB")
-    if mode == "PA":
-        return image.convert("RGBA")
-    if mode == "1":
-        return image.convert("L")
-    if mode in _HIGH_DEPTH_MODES:
+        image = image.convert("RGBA" if has_key else "RGB")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    elif mode == "1":
+        image = image.convert("L")
+    elif mode in _HIGH_DEPTH_MODES:
         # 16-bit grey: keep the top 8 bits (Pillow's own conversion clips instead of scaling).
-        return image.point(lambda value: value / 256).convert("L") if mode != "F" else image.convert("L")
-    if mode in ("L", "RGB") and has_key:
-        return image.convert("LA" if mode == "L" else "RGBA")
-    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
-        return image
-    return image.convert("RGB")
+        image = image.point(lambda value: value / 256).convert("L") if mode != "F" else image.convert("L")
+    elif mode in ("L", "RGB") and has_key:
+        image = image.convert("LA" if mode == "L" else "RGBA")
+    elif mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        image = image.convert("RGB")
+    if image.mode in ("LA", "RGBA"):
+        flat_mode = image.mode[:-1]
+        flat = Image.new(flat_mode, image.size, 255 if flat_mode == "L" else WHITE)
+        flat.paste(image.convert(flat_mode), mask=image.getchannel("A"))
+        return flat
+    return image
 
 
 def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
-    """``RGB`` in sRGB: alpha flattened onto white, grey expanded, ICC profiles applied."""
-    if image.mode in ("LA", "RGBA"):
-        rgba = image.convert("RGBA")
-        flat = Image.new("RGB", image.size, WHITE)
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        image = flat
+    """``RGB`` in sRGB: grey expanded, CMYK converted, embedded ICC profiles applied."""
     if image.mode == "CMYK":
         transform = _transform(icc_profile, "CMYK") if icc_profile else None
         return transform.apply(image) if transform else image.convert("RGB")
-    if image.mode in _GRAY_MODES:
+    if image.mode != "RGB":
         return image.convert("RGB")
     description = profile_description(icc_profile)
     if icc_profile and description and "srgb" not in description.lower():
