@@ -10,6 +10,7 @@ from constructs import Construct
 
 from stacks.config import StageConfig
 from stacks.constructs.python_function import PythonFunction
+from stacks.constructs.uploads_api import UploadsApi
 from stacks.data_stack import DataStack
 from stacks.realtime_stack import RealtimeStack
 
@@ -69,6 +70,8 @@ class ApiStack(Stack):
             Validations.of(route).acknowledge(
                 Acknowledgment(id="AwsSolutions-APIG4", reason="Liveness probe is public by design."),
             )
+
+        self.uploads = UploadsApi(self, "UploadsApi", config=config, data=data, http_api=self.http_api)
 
         self.url = self.http_api.api_endpoint
         CfnOutput(self, "HttpApiUrl", value=self.http_api.api_endpoint, description="Base URL of the HTTP API")
