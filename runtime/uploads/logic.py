@@ -223,3 +223,62 @@ class ImageService:
             variants=variants,
             error=record.get("error"),
         )
+
+
+def parse_session_key(key: str) -> str | None:
+    """The session id of ``session-uploads/{sessionId}/image-{ts}``; None for any other key."""
+    if not key.startswith(Prefix.SESSION_UPLOADS):
+        return None
+    session_id, _, rest = key[len(Prefix.SESSION_UPLOADS) :].partition("/")
+    if not rest.startswith("image-") or "/" in rest:
+        return None
+    try:
+        return parse_session_id(session_id)
+    except BadRequestError:
+        return None
+
+
+class CompletionStore(Protocol):
+    def complete(self, session_id: str, *, upload_key: str, now: int) -> dict[str, Any] | None: ...
+
+
+class SessionNotifier(Protocol):
+    def notify_session(self, session_id: str, frame: dict[str, Any]) -> int:
+        """Push ``frame`` to the session's waiting pages; return how many received it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Completion:
+    session_id: str
+    upload_key: str
+    completed_at: int
+    duration_seconds: int
+    delivered: int
+
+
+@dataclass
+class SessionCompletion:
+    """An object landed under a session's prefix: complete the session once and tell its page."""
+
+    store: CompletionStore
+    notifier: SessionNotifier
+    clock: Callable[[], float] = time.time
+
+    def complete(self, key: str) -> Completion | None:
+        session_id = parse_session_key(key)
+        if session_id is None:
+            return None
+        now = int(self.clock())
+        session = self.store.complete(session_id, upload_key=key, now=now)
+        if session is None:
+            return None  # already completed (a repeated event) or unknown: nothing changes
+        frame = {"action": "UPLOAD_COMPLETED", "sessionId": session_id, "uploadKey": key, "timestamp": now}
+        delivered = self.notifier.notify_session(session_id, frame)
+        return Completion(
+            session_id=session_id,
+            upload_key=key,
+            completed_at=now,
+            duration_seconds=max(0, now - int(session.get("created_at", now))),
+            delivered=delivered,
+        )
