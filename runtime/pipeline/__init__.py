@@ -1,5 +1,5 @@
-"""The image pipeline: uploaded photos validated, resized to the contract's variants and watermarked.
+"""The image pipeline: S3 -> SQS -> orchestrator -> Step Functions (validate, resize, watermark, record).
 
-``runtime.pipeline.imaging`` is the pure image-processing core (bytes in, bytes out; no AWS);
-the Step Functions tasks that fetch from and store to S3 wrap it.
+``runtime.pipeline.imaging`` is the pure image-processing core (bytes in, bytes out; no AWS)
+that the Step Functions tasks wrap.
 """
