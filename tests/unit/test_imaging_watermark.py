@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from pydantic import ValidationError
 
+from runtime.common.names import Env
 from runtime.common.settings import load, reset
 from runtime.pipeline.imaging import (
     ImagingSettings,
@@ -149,8 +150,14 @@ def test_watermark_configuration_is_validated(bad: dict[str, object]) -> None:
 
 
 def test_settings_read_the_watermark_and_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WATERMARK", json.dumps({"text": "© Acme", "position": "top-left", "opacity": 0.4}))
-    monkeypatch.setenv("IMAGE_MAX_PIXELS", "24000000")
+    # The names the stacks set (runtime.common.names.Env) are the settings' fields
+    assert {name.upper() for name in ImagingSettings.model_fields} - {"STAGE"} == {
+        Env.IMAGE_MAX_BYTES,
+        Env.IMAGE_MAX_PIXELS,
+        Env.WATERMARK,
+    }
+    monkeypatch.setenv(Env.WATERMARK, json.dumps({"text": "© Acme", "position": "top-left", "opacity": 0.4}))
+    monkeypatch.setenv(Env.IMAGE_MAX_PIXELS, "24000000")
     reset()
     try:
         settings = load(ImagingSettings)
