@@ -260,6 +260,7 @@ def test_resampling_in_parallel_bands_matches_one_thread(
     one_thread = render.resample(source, size)
     monkeypatch.setattr(render, "cpu_count", lambda: parts)
     monkeypatch.setattr(render, "_MIN_BAND_ROWS", 16)
+    monkeypatch.setattr(render, "_HORIZONTAL_BAND_ROWS", 100)
     difference = ImageChops.difference(render.resample(source, size), one_thread)
     # Band edges fall on fractional source rows, given to Pillow as 32-bit floats: a filter
     # centre may move by ~1e-5 px and round one level differently, and nothing more.

@@ -48,6 +48,8 @@ _TRANSPOSE = {
 }
 # Below this many rows per band, a thread costs more than it saves.
 _MIN_BAND_ROWS = 128
+# Rows cropped at once for the horizontal pass: bounds the copies held, keeps the cores busy.
+_HORIZONTAL_BAND_ROWS = 256
 _HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
@@ -77,7 +79,7 @@ def render_variants(image: Image.Image, info: ImageInfo, specs: Sequence[Variant
     with refusing_bad_images():
         image.load()
     icc_profile = image.info.get("icc_profile")
-    largest = _to_srgb(resample(_opaque(image), first_stored), icc_profile)
+    largest = _to_srgb(resample(image, first_stored, prepare=_opaque), icc_profile)
     if info.orientation in _TRANSPOSE:
         largest = largest.transpose(_TRANSPOSE[info.orientation])
     largest.info = {}
@@ -87,49 +89,71 @@ def render_variants(image: Image.Image, info: ImageInfo, specs: Sequence[Variant
     return images
 
 
-def resample(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+def resample(
+    image: Image.Image, size: tuple[int, int], prepare: Callable[[Image.Image], Image.Image] | None = None
+) -> Image.Image:
     """``image`` resized to ``size``: a horizontal pass, then a vertical one, each cut into
-    bands resized in parallel (Pillow releases the GIL while it resamples).
+    bands of rows resized in parallel (Pillow releases the GIL while it resamples).
+
+    ``prepare`` is a per-pixel conversion (mode, transparency) applied to each band before it
+    is resized, so the converted image never exists at full size.
 
     The passes are run explicitly, in this order, because Pillow picks the order of a single
     ``resize`` by cost, which would differ between a band and the whole image (and rounding
     between the passes differs with the order). Bands of the horizontal pass are independent
-    rows; bands of the vertical pass are resized from a box of the whole intermediate image,
-    so the filter reads across band edges exactly as it does for the whole image.
+    rows, cropped a few at a time (so no full-size copy is ever held); bands of the vertical
+    pass are resized from a box of the whole intermediate image, so the filter reads across
+    band edges exactly as it does for the whole image.
     """
-    if image.size == size:
-        return image.copy()
+    original = image
+    convert = prepare or (lambda band: band)
     width, height = size
-    if image.width != width:
+    if image.width == width:
+        image = convert(image)
+    else:
+        source = image
+        band_mode = convert(source.crop((0, 0, 1, 1))).mode
         image = _in_bands(
-            image.height,
-            lambda top, bottom: image.crop((0, top, image.width, bottom)).resize((width, bottom - top), RESAMPLE),
-            (width, image.height),
-            image.mode,
+            source.height,
+            _HORIZONTAL_BAND_ROWS,
+            lambda top, bottom: convert(source.crop((0, top, source.width, bottom))).resize(
+                (width, bottom - top), RESAMPLE
+            ),
+            (width, source.height),
+            band_mode,
         )
     if image.height != height:
         source, scale = image, image.height / height
         image = _in_bands(
             height,
+            max(_MIN_BAND_ROWS, -(-height // cpu_count())),
             lambda top, bottom: source.resize(
                 (width, bottom - top), RESAMPLE, box=(0.0, top * scale, float(width), bottom * scale)
             ),
             size,
             source.mode,
         )
-    return image
+    return image.copy() if image is original else image
 
 
 def _in_bands(
-    rows: int, render_band: Callable[[int, int], Image.Image], size: tuple[int, int], mode: str
+    rows: int,
+    band_rows: int,
+    render_band: Callable[[int, int], Image.Image],
+    size: tuple[int, int],
+    mode: str,
 ) -> Image.Image:
-    """Assemble ``size`` from bands of ``rows`` rendered in parallel, one per vCPU."""
-    parts = max(1, min(cpu_count(), rows // _MIN_BAND_ROWS))
-    if parts == 1:
+    """Assemble an image of ``size`` from bands of ``band_rows`` rows, rendered in parallel
+    (one after the other on a single vCPU: the same bands, the same pixels)."""
+    if rows <= band_rows:
         return render_band(0, rows)
-    bounds = [rows * i // parts for i in range(parts + 1)]
+    bounds = [*range(0, rows, band_rows), rows]
     out = Image.new(mode, size)
-    bands = pool().map(lambda edges: render_band(*edges), pairwise(bounds))
+
+    def render(edges: tuple[int, int]) -> Image.Image:
+        return render_band(*edges)
+
+    bands = pool().map(render, pairwise(bounds)) if cpu_count() > 1 else map(render, pairwise(bounds))
     for top, band in zip(bounds, bands, strict=False):
         out.paste(band, (0, top))
     return out
@@ -154,11 +178,15 @@ def _opaque(image: Image.Image) -> Image.Image:
     elif mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
         image = image.convert("RGB")
     if image.mode in ("LA", "RGBA"):
-        flat_mode = image.mode[:-1]
-        flat = Image.new(flat_mode, image.size, 255 if flat_mode == "L" else WHITE)
-        flat.paste(image.convert(flat_mode), mask=image.getchannel("A"))
-        return flat
+        return _flatten(image)
     return image
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    flat_mode = image.mode[:-1]
+    flat = Image.new(flat_mode, image.size, 255 if flat_mode == "L" else WHITE)
+    flat.paste(image.convert(flat_mode), mask=image.getchannel("A"))
+    return flat
 
 
 def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
