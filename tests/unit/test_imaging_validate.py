@@ -194,3 +194,12 @@ def test_animated_gif_is_valid_and_flagged() -> None:
     info = validate_image(images.animated_gif([(255, 0, 0), (0, 0, 255)]))
     assert info.format is ImageFormat.GIF
     assert info.animated is True
+
+
+def test_unreadable_exif_does_not_condemn_good_pixels() -> None:
+    # Given a JPEG whose APP1 segment says "Exif" but holds garbage
+    data = images.jpeg(320, 240)
+    app1 = b"Exif\x00\x00" + b"\xde\xad" * 40
+    broken = data[:2] + b"\xff\xe1" + (len(app1) + 2).to_bytes(2, "big") + app1 + data[2:]
+    info = validate_image(broken)
+    assert (info.width, info.height, info.orientation) == (320, 240, 1)

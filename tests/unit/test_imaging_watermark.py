@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 from pydantic import ValidationError
 
+from runtime.common.errors import ConfigurationError
 from runtime.common.names import Env
 from runtime.common.settings import load, reset
 from runtime.pipeline.imaging import (
@@ -121,10 +122,15 @@ def test_logo_watermark(tmp_path: Path) -> None:
     assert changed_quarters(canvas, marked, threshold=0.05) == {(0, 0)}
 
 
-def test_custom_font_file(tmp_path: Path) -> None:
-    font_path = tmp_path / "missing.ttf"
-    with pytest.raises(OSError, match="cannot open resource"):
-        render_mark(WatermarkConfig(font_path=font_path), (800, 600))
+def test_unloadable_font_or_logo_is_a_configuration_error_not_the_uploads_fault(tmp_path: Path) -> None:
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    for config in (
+        WatermarkConfig(font_path=tmp_path / "missing.ttf"),
+        WatermarkConfig(logo_path=tmp_path / "missing.png"),
+        WatermarkConfig(logo_path=tmp_path / "broken.png"),
+    ):
+        with pytest.raises(ConfigurationError, match="cannot be loaded"):
+            render_mark(config, (800, 600))
 
 
 def test_mark_larger_than_a_tiny_image_is_clipped_not_an_error() -> None:

@@ -63,9 +63,9 @@ def open_image(data: bytes, limits: ImageLimits) -> tuple[Image.Image, ImageInfo
         image = Image.open(io.BytesIO(data), formats=[head.format.value])
         # A GIF frame can overflow the logical screen the probe read; Pillow's size is final.
         check_pixels(*image.size, limits)
-        orientation = _orientation(image)
         # Looks for a second frame header without decoding it, and stays on the first frame.
         animated = bool(getattr(image, "is_animated", False))
+    orientation = _orientation(image)
     width, height = image.size
     if orientation in SWAPPING_ORIENTATIONS:
         width, height = height, width
@@ -120,5 +120,8 @@ def _orientation(image: Image.Image) -> int:
         # Pillow would decode the whole PNG to look for an eXIf chunk after the pixels;
         # a PNG's orientation chunk, when there is one, comes before them in practice.
         return 1
-    value = image.getexif().get(_EXIF_ORIENTATION, 1)
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except _DECODE_ERRORS:
+        return 1  # unreadable EXIF: the pixels are still good, shown as stored
     return value if isinstance(value, int) and 1 <= value <= 8 else 1

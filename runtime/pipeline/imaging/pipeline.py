@@ -73,16 +73,17 @@ def watermark_variant(data: bytes, watermark: WatermarkConfig = _DEFAULT_WATERMA
 def _process(
     data: bytes, limits: ImageLimits, watermark: WatermarkConfig | None, variants: Sequence[VariantSpec]
 ) -> ProcessedImage:
-    specs = sorted(variants, key=lambda spec: spec.max_width * spec.max_height, reverse=True)
     image, info = open_image(data, limits)
     with image:
-        images = render_variants(image, info, specs)
+        images = render_variants(image, info, variants)
     if watermark is not None:
         for variant in images:
             apply_watermark(variant, watermark)
     encoded = encode_all(images)
-    by_name = {
-        spec.name: EncodedVariant(spec.name, variant.width, variant.height, jpeg)
-        for spec, variant, jpeg in zip(specs, images, encoded, strict=True)
-    }
-    return ProcessedImage(info=info, variants=tuple(by_name[spec.name] for spec in variants))
+    return ProcessedImage(
+        info=info,
+        variants=tuple(
+            EncodedVariant(spec.name, variant.width, variant.height, jpeg)
+            for spec, variant, jpeg in zip(variants, images, encoded, strict=True)
+        ),
+    )

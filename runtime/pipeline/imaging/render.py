@@ -70,13 +70,13 @@ def variant_sizes(info: ImageInfo, specs: Sequence[VariantSpec]) -> list[tuple[i
 
 
 def render_variants(image: Image.Image, info: ImageInfo, specs: Sequence[VariantSpec]) -> list[Image.Image]:
-    """Decode ``image`` (opened, not yet loaded) and return one sRGB ``RGB`` image per spec.
-
-    ``specs`` must be ordered largest first.
-    """
+    """Decode ``image`` (opened, not yet loaded) and return one sRGB ``RGB`` image per spec,
+    in the order of ``specs``."""
     sizes = variant_sizes(info, specs)
-    swapped = info.orientation in SWAPPING_ORIENTATIONS
-    first_stored = (sizes[0][1], sizes[0][0]) if swapped else sizes[0]
+    # Same aspect ratio throughout, so the variant with the most pixels contains every other.
+    first = max(range(len(sizes)), key=lambda index: sizes[index][0] * sizes[index][1])
+    width, height = sizes[first]
+    first_stored = (height, width) if info.orientation in SWAPPING_ORIENTATIONS else (width, height)
     if info.format is ImageFormat.JPEG:
         image.draft(image.mode, first_stored)
     with refusing_bad_images():
@@ -86,7 +86,7 @@ def render_variants(image: Image.Image, info: ImageInfo, specs: Sequence[Variant
     if info.orientation in _TRANSPOSE:
         largest = largest.transpose(_TRANSPOSE[info.orientation])
     largest.info = {}
-    return [largest] + [resample(largest, size) for size in sizes[1:]]
+    return [largest if index == first else resample(largest, size) for index, size in enumerate(sizes)]
 
 
 def resample(

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from runtime.common.errors import ConfigurationError
 from runtime.pipeline.imaging.config import WatermarkConfig, WatermarkPosition
 
 FontType = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -89,16 +90,22 @@ def text_origin(config: WatermarkConfig, image_size: tuple[int, int]) -> tuple[F
 
 @lru_cache(maxsize=32)
 def load_font(config: WatermarkConfig, size: int) -> FontType:
-    if config.font_path is not None:
+    if config.font_path is None:
+        return ImageFont.load_default(size)
+    try:
         return ImageFont.truetype(str(config.font_path), size)
-    return ImageFont.load_default(size)
+    except OSError as exc:
+        raise ConfigurationError(f"watermark font {config.font_path} cannot be loaded") from exc
 
 
 @lru_cache(maxsize=32)
 def _scaled_logo(config: WatermarkConfig, height: int) -> Image.Image:
     assert config.logo_path is not None
-    with Image.open(config.logo_path) as source:
-        logo = source.convert("RGBA")
+    try:
+        with Image.open(config.logo_path) as source:
+            logo = source.convert("RGBA")
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"watermark logo {config.logo_path} cannot be loaded") from exc
     width = max(1, round(logo.width * height / logo.height))
     return logo.resize((width, height), Image.Resampling.LANCZOS)
 
