@@ -24,6 +24,7 @@ from constructs import Construct
 
 from runtime.common.names import Attr, Env, Index
 from stacks.config import StageConfig
+from stacks.constructs.manage_connections import grant_manage_connections
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.table_access import READ, WRITE, grant_table
 from stacks.constructs.tokens import grant_token_access
@@ -222,15 +223,8 @@ class RealtimeStack(Stack):
 
     def _grant_manage_connections(self, function: PythonFunction) -> None:
         """``execute-api:ManageConnections`` on this API's stage, and where to find it."""
-        self.stage.grant_management_api_access(function.role)
+        grant_manage_connections(self.stage, function.role)
         function.add_environment(Env.WEBSOCKET_ENDPOINT, self.stage.callback_url)
-        Validations.of(function.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
-                f"<{self.get_logical_id(self.api.node.default_child)}>/{self.config.name}/*/@connections/*]",  # type: ignore[arg-type]
-                reason="Connection ids are assigned at run time; the grant is confined to this API's one stage.",
-            ),
-        )
 
     def _stream_processing(self, processor: PythonFunction, chat: dynamodb.ITableV2) -> None:
         """New messages and call items only; bounded retries, bisection, and a DLQ for what still fails."""
@@ -295,8 +289,13 @@ class RealtimeStack(Stack):
 
     # --- for other stacks -------------------------------------------------------------------
 
-    def grant_push(self, function: PythonFunction) -> None:
-        """Let a function of another stack push frames to sockets (``runtime.realtime.notify``)."""
+    def grant_notify(self, function: PythonFunction) -> None:
+        """Let a function of another stack push frames to sockets (``runtime.realtime.notify``).
+
+        It gets the connections table's name and read / delete access (lookups by user or QR
+        session, and removing sockets that answer Gone), the stage's callback URL, and
+        ``execute-api:ManageConnections`` on this API's stage.
+        """
         grant_table(
             function.role,
             self.connections_table,

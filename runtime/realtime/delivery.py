@@ -41,16 +41,20 @@ class Delivery:
     def to_users(
         self,
         user_ids: Iterable[str],
-        tenant_id: str,
+        tenant_id: str | None,
         data: bytes,
         *,
         also: Iterable[str] = (),
     ) -> FanoutResult:
-        """Every socket of every user (of ``tenant_id``), plus ``also`` (already-vetted connection ids)."""
+        """Every socket of every user, plus ``also`` (already-vetted connection ids).
+
+        With a ``tenant_id`` (a conversation's), sockets opened under another tenant are skipped:
+        a frame never crosses tenants even if a user id were reused.
+        """
         targets: list[str] = []
         for user_id in dict.fromkeys(user_ids):
             for connection in self.sockets_of(user_id):
-                if connection.tenant_id != tenant_id:
+                if tenant_id is not None and connection.tenant_id != tenant_id:
                     logger.warning(
                         "skipped a connection of another tenant",
                         extra={"connection_id": connection.connection_id, "user_id": user_id},

@@ -1,11 +1,14 @@
-"""Pushing a frame to a user's or a QR page's sockets from another area (QR completion, image pipeline).
+"""Pushing a frame to a user's or a QR page's sockets from any function (QR completion, image pipeline).
 
-Those functions get ``CONNECTIONS_TABLE`` and ``WEBSOCKET_ENDPOINT`` plus the right to manage
-this API's connections from ``RealtimeStack.grant_push(...)``; here they get the same
-delivery the stream processor uses (index lookups, tenant filter, parallel posts, Gone cleanup).
+Those functions get ``CONNECTIONS_TABLE`` and ``WEBSOCKET_ENDPOINT``, access to the connections
+table and the right to manage this API's connections from ``RealtimeStack.grant_notify(...)``;
+here they get the delivery the stream processor uses: index lookups, parallel posts, sockets
+that answer Gone removed quietly.
 
     from runtime.realtime.notify import notifier
-    notifier().to_session(session_id, {"action": "UPLOAD_COMPLETED", ...})
+
+    notifier().notify_session(session_id, {"action": "UPLOAD_COMPLETED", "sessionId": ..., ...})
+    notifier().notify_user(owner_id, {"action": "IMAGE_PROCESSED", "imageId": ..., "status": ...})
 """
 
 from __future__ import annotations
@@ -18,31 +21,33 @@ from runtime.realtime import clients
 from runtime.realtime.connections import ConnectionRegistry
 from runtime.realtime.delivery import Delivery
 from runtime.realtime.gateway import ConnectionGateway
-from runtime.realtime.ports import FanoutResult
 from runtime.realtime.settings import NotifierSettings
 
 
 class Notifier:
-    """JSON frames to sockets, by user (within a tenant) or by QR session."""
+    """JSON frames to sockets, by user or by QR session; each call answers how many sockets it reached."""
 
     def __init__(self, delivery: Delivery) -> None:
         self._delivery = delivery
 
-    def to_user(self, user_id: str, tenant_id: str, frame: dict[str, Any]) -> FanoutResult:
-        return self._delivery.to_users([user_id], tenant_id, _encode(frame))
+    def notify_user(self, user_id: str, frame: dict[str, Any]) -> int:
+        """Every socket the user has open (user ids are unique across tenants)."""
+        return len(self._delivery.to_users([user_id], None, encode(frame)).delivered)
 
-    def to_session(self, session_id: str, frame: dict[str, Any]) -> FanoutResult:
-        return self._delivery.to_session(session_id, _encode(frame))
+    def notify_session(self, session_id: str, frame: dict[str, Any]) -> int:
+        """The QR page(s) waiting on an upload session."""
+        return len(self._delivery.to_session(session_id, encode(frame)).delivered)
 
 
-def _encode(frame: dict[str, Any]) -> bytes:
+def encode(frame: dict[str, Any]) -> bytes:
+    """A server frame as sent on the wire; every frame names its ``action``."""
     if not isinstance(frame.get("action"), str):
         raise ValueError("a frame needs an action")
-    return json.dumps(frame, separators=(",", ":")).encode()
+    return json.dumps(frame, separators=(",", ":"), default=str).encode()
 
 
 def notifier() -> Notifier:
-    """A notifier over the container's clients (cheap to build; the clients are cached)."""
+    """A notifier over the container's clients (built per call, cheap: clients and pool are cached)."""
     settings = load(NotifierSettings)
     connections = ConnectionRegistry(clients.dynamodb(), settings.connections_table)
     gateway = ConnectionGateway(clients.management_api(settings.websocket_endpoint))

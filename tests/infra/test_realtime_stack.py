@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Match
 
-from runtime.common.names import Env
+from runtime.common.names import Env, Index
+from stacks.app_builder import build_app, cdk_json_context
+from stacks.constructs.python_function import PythonFunction
 from tests.infra.conftest import Synthesized
 
 
@@ -112,3 +116,36 @@ def test_a_non_empty_dlq_raises_an_alarm(dev: Synthesized) -> None:
         "AWS::CloudWatch::Alarm",
         {"MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 1, "Dimensions": Match.any_value()},
     )
+
+
+def test_grant_notify_lets_a_function_of_another_stack_push(tmp_path: Path) -> None:
+    # Given a function in another stack granted with grant_notify, the app still passes cdk-nag
+    # and the function may post to this stage's connections and find them by user or session.
+    app = App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []}, outdir=str(tmp_path))
+    deployment = build_app(app, "dev")
+    other = Stack(app, "Other")
+    pusher = PythonFunction(
+        other,
+        "Pusher",
+        config=deployment.config,
+        handler="runtime.health.handler.lambda_handler",
+        service="pusher",
+        description="pushes frames",
+    )
+    deployment.realtime.grant_notify(pusher)
+    app.synth()
+
+    template = json.loads((tmp_path / "Other.template.json").read_text())
+    [function] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert {Env.CONNECTIONS_TABLE, Env.WEBSOCKET_ENDPOINT} <= set(variables)
+    [policy] = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    manage = [s for s in statements if s["Action"] == "execute-api:ManageConnections"]
+    assert len(manage) == 1
+    assert manage[0]["Resource"]["Fn::Join"][1][-1] == "/dev/*/@connections/*"
+    queries = [s for s in statements if s["Action"] == "dynamodb:Query" and isinstance(s["Resource"], list)]
+    assert {r["Fn::Join"][1][-1] for r in queries[0]["Resource"]} == {
+        f"/index/{Index.CONNECTIONS_BY_USER}",
+        f"/index/{Index.CONNECTIONS_BY_SESSION}",
+    }

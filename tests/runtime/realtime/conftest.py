@@ -68,9 +68,8 @@ class RecordingConnections:
 
 
 @pytest.fixture(autouse=True)
-def _metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # The stacks set POWERTOOLS_METRICS_NAMESPACE; the shared Metrics object was built without it.
-    monkeypatch.setattr(metrics, "namespace", "Messaging")
+def _fresh_metrics() -> Iterator[None]:
+    # One Metrics object per process (as per container): no metric leaks from one test into another.
     metrics.clear_metrics()
     yield
     metrics.clear_metrics()
