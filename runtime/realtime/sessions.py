@@ -8,9 +8,10 @@ from botocore.exceptions import ClientError
 
 from runtime.common.dynamo import error_code, raise_for_client_error, to_item, to_values
 from runtime.common.names import Attr
+from runtime.uploads.models import SessionStatus
 
 # Statuses a QR page may still be waiting in; a completed session has nothing left to push.
-OPEN_STATUSES = ("AWAITING_SCAN", "UPLOAD_REQUESTED")
+OPEN_STATUSES = (SessionStatus.AWAITING_SCAN.value, SessionStatus.UPLOAD_REQUESTED.value)
 _STATUS_VALUES = {f":s{i}": status for i, status in enumerate(OPEN_STATUSES)}
 _ATTACH_CONDITION = f"attribute_exists(#pk) AND expires_at > :now AND #s IN ({', '.join(_STATUS_VALUES)})"
 
