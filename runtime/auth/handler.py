@@ -11,20 +11,22 @@ from __future__ import annotations
 
 from functools import cache
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from runtime.auth.logic import AuthService, CodeHasher, CodePolicy
 from runtime.auth.mailer import SesMailer
 from runtime.auth.models import (
     AuthOut,
+    EmailLookup,
     EmailRequest,
     LoginRequest,
     MessageOut,
@@ -40,13 +42,12 @@ from runtime.auth.passwords import HashParameters, PasswordHasher
 from runtime.auth.repository import UserRepository
 from runtime.auth.settings import AuthSettings
 from runtime.common.errors import UnauthorizedError
-from runtime.common.http import AUTHENTICATED, JSON, create_resolver, current_identity
+from runtime.common.http import AUTHENTICATED, BEARER, JSON, ErrorBody, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.settings import load
 from runtime.common.tokens import TokenSettings, load_key_ring, token_service
 
 app = create_resolver()
-M = TypeVar("M", bound=BaseModel)
 
 CODE_SENT = "if the address belongs to an account, a code is on its way"
 
@@ -82,40 +83,28 @@ def auth_service() -> AuthService:
     )
 
 
-def _parsed(model: type[M], data: Any) -> M:
-    """Validate after authentication, with the resolver's 400 / 422 mapping.
-
-    Powertools validates declared bodies and queries before any route middleware runs, so a
-    caller without a valid token would learn about our validation rules before being told to
-    sign in; authenticated routes therefore validate here, once ``AUTHENTICATED`` has passed.
-    """
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        errors = [
-            # pydantic names the model when the input is not an object; clients get no internal names.
-            {**e, "msg": "must be a JSON object"} if not e["loc"] else e
-            for e in error.errors(include_url=False, include_input=False, include_context=False)
-        ]
-        raise RequestValidationError(errors) from None
-
-
-def _json_body() -> Any:
-    try:
-        return app.current_event.json_body
-    except ValueError:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "invalid JSON"}]) from None
-
-
 def _json(status: HTTPStatus, body: BaseModel) -> Response[Any]:
     return Response(status_code=int(status), content_type=JSON, body=body.model_dump(mode="json"))
+
+
+def _answers(status: HTTPStatus, model: type[BaseModel], description: str) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI entry of a route whose success is not a plain 200."""
+    return {int(status): {"description": description, "content": {JSON: {"model": model}}}}
 
 
 # --- public routes ------------------------------------------------------------------------
 
 
-@app.post("/auth/register")
-@app.post("/auth/signup")
+_REGISTERED = _answers(HTTPStatus.CREATED, AuthOut, "Account created and signed in")
+_SIGNED_IN = {
+    **_answers(HTTPStatus.OK, AuthOut, "Signed in"),
+    **_answers(HTTPStatus.UNAUTHORIZED, ErrorBody, "Wrong email or password (one answer for both)"),
+}
+_CODE_SENT = _answers(HTTPStatus.ACCEPTED, MessageOut, "Accepted (the same answer whether or not the email is known)")
+
+
+@app.post("/auth/register", responses=_REGISTERED)
+@app.post("/auth/signup", responses=_REGISTERED)
 def register(body: RegisterRequest) -> Response[Any]:
     session = auth_service().register(
         email=body.email, password=body.password, full_name=body.full_name, tenant_id=body.tenant_id
@@ -124,62 +113,57 @@ def register(body: RegisterRequest) -> Response[Any]:
     return _json(HTTPStatus.CREATED, AuthOut.of(session))
 
 
-@app.post("/auth/login")
-@app.post("/auth/signin")
-def login(body: LoginRequest) -> Response[Any]:
+@app.post("/auth/login", responses=_SIGNED_IN)
+@app.post("/auth/signin", responses=_SIGNED_IN)
+def login(body: LoginRequest) -> AuthOut:
     try:
         session = auth_service().login(email=body.email, password=body.password)
     except UnauthorizedError:
         metrics.add_metric(name="LoginFailed", unit=MetricUnit.Count, value=1)
         raise
-    return _json(HTTPStatus.OK, AuthOut.of(session))
+    return AuthOut.of(session)
 
 
 @app.post("/auth/verify-email")
-def verify_email(body: VerifyEmailRequest) -> Response[Any]:
+def verify_email(body: VerifyEmailRequest) -> VerifiedOut:
     user = auth_service().verify_email(email=body.email, code=body.code)
-    return _json(HTTPStatus.OK, VerifiedOut(email=user.email, email_verified=user.email_verified))
+    return VerifiedOut(email=user.email, email_verified=user.email_verified)
 
 
-@app.post("/auth/resend-verification")
+@app.post("/auth/resend-verification", responses=_CODE_SENT)
 def resend_verification(body: EmailRequest) -> Response[Any]:
     auth_service().resend_verification(email=body.email)
     return _json(HTTPStatus.ACCEPTED, MessageOut(message=CODE_SENT))
 
 
-@app.post("/auth/forgot-password")
+@app.post("/auth/forgot-password", responses=_CODE_SENT)
 def forgot_password(body: EmailRequest) -> Response[Any]:
     auth_service().forgot_password(email=body.email)
     return _json(HTTPStatus.ACCEPTED, MessageOut(message=CODE_SENT))
 
 
 @app.post("/auth/reset-password")
-def reset_password(body: ResetPasswordRequest) -> Response[Any]:
+def reset_password(body: ResetPasswordRequest) -> MessageOut:
     auth_service().reset_password(email=body.email, code=body.code, new_password=body.new_password)
-    return _json(HTTPStatus.OK, MessageOut(message="password changed; sign in with the new password"))
+    return MessageOut(message="password changed; sign in with the new password")
 
 
 # --- authenticated routes -----------------------------------------------------------------
 
 
-@app.get("/auth/me", middlewares=AUTHENTICATED)
-def me() -> Response[Any]:
-    user = auth_service().profile(current_identity(app))
-    return _json(HTTPStatus.OK, UserOut.of(user))
+@app.get("/auth/me", middlewares=AUTHENTICATED, security=BEARER)
+def me() -> UserOut:
+    return UserOut.of(auth_service().profile(current_identity(app)))
 
 
-@app.patch("/auth/me", middlewares=AUTHENTICATED)
-def update_me() -> Response[Any]:
-    body = _parsed(UpdateProfileRequest, _json_body())
-    user = auth_service().update_profile(current_identity(app), full_name=body.full_name)
-    return _json(HTTPStatus.OK, UserOut.of(user))
+@app.patch("/auth/me", middlewares=AUTHENTICATED, security=BEARER)
+def update_me(body: UpdateProfileRequest) -> UserOut:
+    return UserOut.of(auth_service().update_profile(current_identity(app), full_name=body.full_name))
 
 
-@app.get("/users", middlewares=AUTHENTICATED)
-def find_user() -> Response[Any]:
-    query = _parsed(EmailRequest, app.current_event.query_string_parameters or {})
-    user = auth_service().find_colleague(current_identity(app), email=query.email)
-    return _json(HTTPStatus.OK, PublicUserOut.of(user))
+@app.get("/users", middlewares=AUTHENTICATED, security=BEARER)
+def find_user(email: Annotated[EmailLookup, Query()]) -> PublicUserOut:
+    return PublicUserOut.of(auth_service().find_colleague(current_identity(app), email=email))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -21,7 +21,6 @@ from local.assembly import TableSpec
 from runtime.auth import handler
 from runtime.common import settings
 from runtime.common.names import Env
-from runtime.common.observability import metrics
 from tests.runtime.conftest import TokenFactory
 from tests.support.events import http_event, lambda_context
 
@@ -97,8 +96,6 @@ def auth_env(tables: dict[str, TableSpec], signing_key: str, monkeypatch: pytest
     monkeypatch.setenv(Env.STAGE, "test")
     monkeypatch.setenv("ARGON2_MEMORY_KIB", "256")
     monkeypatch.setenv("ARGON2_TIME_COST", "1")
-    # The shared Metrics object was created without a namespace; the stacks set one via env.
-    monkeypatch.setattr(metrics, "namespace", "MessagingTest")
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=MAIL_FROM)
     settings.reset()
     yield UsersTable(boto3.client("dynamodb", region_name=REGION), tables[Env.USERS_TABLE].physical_name)

@@ -11,8 +11,6 @@ from runtime.common import settings, tokens
 from tests.runtime.auth.conftest import MAIL_FROM, PASSWORD, Account, Mailbox, UsersTable, call, register
 from tests.runtime.conftest import TokenFactory
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
-
 USER_FIELDS = {"user_id", "email", "full_name", "tenant_id", "permissions", "email_verified", "created_at"}
 
 

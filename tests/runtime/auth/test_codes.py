@@ -5,12 +5,9 @@ from __future__ import annotations
 import time
 
 import boto3
-import pytest
 
 from runtime.auth.logic import CodePolicy
 from tests.runtime.auth.conftest import MAIL_FROM, PASSWORD, REGION, Account, Mailbox, UsersTable, call, register
-
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 
 NEW_PASSWORD = "a brand new passphrase"
 INVALID_CODE = {"error": "invalid or expired code"}

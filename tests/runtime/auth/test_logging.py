@@ -7,8 +7,6 @@ import pytest
 
 from tests.runtime.auth.conftest import MAIL_FROM, PASSWORD, REGION, Mailbox, UsersTable, call
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
-
 NEW_PASSWORD = "another long passphrase"
 
 
