@@ -218,3 +218,30 @@ def test_responses_carry_cors_headers_for_browsers(alice: Account) -> None:
     assert ok.headers["Access-Control-Allow-Origin"] == "*"
     assert refused.status == 401
     assert refused.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_patch_me_changes_only_the_name(alice: Account, auth_env: UsersTable) -> None:
+    # Fields a client must never set for itself are ignored, not applied (no mass assignment).
+    reply = call(
+        "PATCH",
+        "/auth/me",
+        token=alice.token,
+        body={
+            "full_name": "Alice",
+            "tenant_id": "tenant-b",
+            "permissions": ["admin"],
+            "email": "evil@example.com",
+            "email_verified": True,
+            "password_hash": "x",
+        },
+    )
+
+    assert reply.status == 200
+    profile = auth_env.item(f"USER#{alice.user_id}", "PROFILE")
+    assert profile is not None
+    assert profile["tenant_id"]["S"] == "tenant-a"
+    assert profile["email"]["S"] == "alice@example.com"
+    assert profile["email_verified"]["BOOL"] is False
+    assert profile["password_hash"]["S"].startswith("$argon2id$")
+    assert [p["S"] for p in profile["permissions"]["L"]] == list(DEFAULT_PERMISSIONS)
+    assert auth_env.item("EMAIL#evil@example.com", "EMAIL") is None

@@ -6,7 +6,8 @@ import time
 
 import boto3
 
-from runtime.auth.logic import CodePolicy
+from runtime.auth.logic import CodePolicy, Purpose
+from runtime.auth.repository import UserRepository
 from tests.runtime.auth.conftest import MAIL_FROM, PASSWORD, REGION, Account, Mailbox, UsersTable, call, register
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -226,3 +227,17 @@ def test_registration_succeeds_when_the_mail_service_refuses(auth_env: UsersTabl
     assert mailbox.messages() == []
     assert auth_env.item(f"USER#{account.user_id}", "CODE#verify-email") is not None
     assert call("POST", "/auth/forgot-password", body={"email": "carol@example.com"}).status == 202
+
+
+def test_the_guess_limit_holds_however_the_guesses_arrive(alice: Account, auth_env: UsersTable) -> None:
+    # The repository counts a guess before anyone compares it: after the limit, no caller (even
+    # one racing the others) gets the stored hash back to compare against.
+    repository = UserRepository(auth_env.client, auth_env.name)
+    now = int(time.time())
+    granted = [
+        repository.count_attempt(alice.user_id, Purpose.VERIFY_EMAIL, now=now, max_attempts=CodePolicy().max_attempts)
+        for _ in range(CodePolicy().max_attempts + 3)
+    ]
+
+    assert [g is not None for g in granted] == [True] * CodePolicy().max_attempts + [False] * 3
+    assert [g.attempts for g in granted if g is not None] == list(range(1, CodePolicy().max_attempts + 1))
