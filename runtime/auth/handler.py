@@ -42,7 +42,7 @@ from runtime.auth.passwords import HashParameters, PasswordHasher
 from runtime.auth.repository import UserRepository
 from runtime.auth.settings import AuthSettings
 from runtime.common.errors import UnauthorizedError
-from runtime.common.http import AUTHENTICATED, BEARER, JSON, ErrorBody, create_resolver, current_identity
+from runtime.common.http import BEARER, JSON, ErrorBody, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.settings import load
 from runtime.common.tokens import TokenSettings, load_key_ring, token_service
@@ -151,17 +151,17 @@ def reset_password(body: ResetPasswordRequest) -> MessageOut:
 # --- authenticated routes -----------------------------------------------------------------
 
 
-@app.get("/auth/me", middlewares=AUTHENTICATED, security=BEARER)
+@app.get("/auth/me", security=BEARER)
 def me() -> UserOut:
     return UserOut.of(auth_service().profile(current_identity(app)))
 
 
-@app.patch("/auth/me", middlewares=AUTHENTICATED, security=BEARER)
+@app.patch("/auth/me", security=BEARER)
 def update_me(body: UpdateProfileRequest) -> UserOut:
     return UserOut.of(auth_service().update_profile(current_identity(app), full_name=body.full_name))
 
 
-@app.get("/users", middlewares=AUTHENTICATED, security=BEARER)
+@app.get("/users", security=BEARER)
 def find_user(email: Annotated[EmailLookup, Query()]) -> PublicUserOut:
     return PublicUserOut.of(auth_service().find_colleague(current_identity(app), email=email))
 
