@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from local.assembly import CloudAssembly
 from local.cfn import ApiEndpoint, Resolver, UnresolvableError, generated_name, short_id
 
-DATA = {
+DATA: dict[str, Any] = {
     "Resources": {
         "UsersTableABCD1234": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": {}},
         "UploadsBucketABCD1234": {"Type": "AWS::S3::Bucket", "Properties": {}},
@@ -23,7 +24,7 @@ DATA = {
         }
     },
 }
-REALTIME = {
+REALTIME: dict[str, Any] = {
     "Resources": {
         "WsApi1234ABCD": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"ProtocolType": "WEBSOCKET"}},
         "WsStage1234ABCD": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"StageName": "dev"}},
