@@ -29,6 +29,8 @@ from typing import IO, Any
 from local.topology import FunctionSpec
 
 _HEADER = struct.Struct(">I")
+# Run by path: the worker's working directory is the function's code, where ``local`` is not.
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 IDLE_WORKER_SECONDS = 600.0
 DEFAULT_MAX_CONCURRENCY = 10
 _SKIPPED_DIRS = {"__pycache__", "node_modules", "cdk.out"}
@@ -191,8 +193,7 @@ class FunctionPool:
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
-                "-m",
-                "local.worker",
+                str(WORKER_SCRIPT),
                 env=environment,
                 cwd=str(self.spec.code_root),
                 stdin=asyncio.subprocess.DEVNULL,

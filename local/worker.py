@@ -105,6 +105,9 @@ def _load_handler(handler: str) -> Any:
 def main() -> int:
     sock = socket.socket(fileno=int(os.environ.pop("LOCAL_WORKER_FD")))
     task_root = os.environ["LAMBDA_TASK_ROOT"]
+    # Started as a script: its own folder (local/) must not shadow the function's modules.
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        sys.path.pop(0)
     sys.path.insert(0, task_root)
     os.chdir(task_root)
 
