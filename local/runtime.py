@@ -294,10 +294,18 @@ class LocalRuntime:
         api_endpoints: dict[str, ApiEndpoint],
     ) -> None:
         http = [api_endpoints[a.api_id].base_url for a in topology.http_apis] or [api_endpoints["local"].base_url]
-        websocket = [f"{api_endpoints[a.api_id].base_url}/{a.stage}" for a in topology.websocket_apis]
         self.endpoints = {
             "http": http,
-            "websocket": websocket,
+            "websocket": [f"{api_endpoints[a.api_id].base_url}/{a.stage}" for a in topology.websocket_apis],
+            "apis": [
+                {
+                    "stack": a.stack,
+                    "logical_id": a.logical_id,
+                    "protocol": a.protocol,
+                    "url": api_endpoints[a.api_id].base_url + (f"/{a.stage}" if a.protocol == "WEBSOCKET" else ""),
+                }
+                for a in [*topology.http_apis, *topology.websocket_apis]
+            ],
             "mailbox": f"{http[0]}/_local/mailbox",
             "invocations": f"{http[0]}/_local/invocations",
             "aws": {

@@ -158,7 +158,7 @@ def fixture_outputs(fixture_runtime: Runtime) -> dict[str, str]:
     return fixture_runtime.outputs[STACK_NAME]
 
 
-def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.2) -> Any:
+def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.2, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy (asynchronous deliveries)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -166,5 +166,5 @@ def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.2) -> An
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"{what} not met within {timeout} s")
         time.sleep(interval)
