@@ -32,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--stage", default="local", help="the stage to synthesize (default: %(default)s)")
     parser.add_argument("--reset", action="store_true", help="start with empty tables, buckets and queues")
     parser.add_argument(
+        "--resynth", action="store_true", help="synthesize even if the stacks did not change since the last start"
+    )
+    parser.add_argument(
         "--no-persist",
         dest="persist",
         action="store_false",
@@ -57,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         assembly=args.assembly.resolve() if args.assembly else None,
         stage=args.stage,
         reset=args.reset,
+        resynth=args.resynth,
         persist=args.persist,
         function_logs=args.function_logs,
         ws_idle_timeout=args.ws_idle_timeout,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import json
 import shutil
 import signal
@@ -38,6 +39,22 @@ from local.topology import ApiSpec, Authorizer, Topology, load_compute, load_res
 from local.ws_gateway import IDLE_TIMEOUT_SECONDS, WebSocketGateway
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
+# What a synthesized stage depends on: the stacks, the names they share with the code, the CDK
+# settings and versions. Function code is not in the list: it runs from the tree, not the assembly.
+SYNTH_INPUTS = ("stacks", "app.py", "cdk.json", "requirements.txt", "runtime/common/names.py", "local/assembly.py")
+
+
+def synth_key(stage: str) -> str:
+    """A hash of everything the synthesized templates depend on (a cached synth is reused if equal)."""
+    digest = hashlib.sha256(stage.encode())
+    for name in SYNTH_INPUTS:
+        path = REPO_ROOT / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            if file.exists() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(REPO_ROOT)).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -50,6 +67,7 @@ class Options:
     assembly: Path | None = None
     stage: str = "local"
     reset: bool = False
+    resynth: bool = False
     persist: bool = True
     function_logs: bool = False
     ws_idle_timeout: float = IDLE_TIMEOUT_SECONDS
@@ -163,6 +181,12 @@ class LocalRuntime:
         if self.options.assembly is not None:
             return CloudAssembly.load(self.options.assembly)
         outdir = self.options.state_dir / "cdk.out"
+        key_file = outdir / ".local-synth-key"
+        key = synth_key(self.options.stage)
+        if not self.options.resynth and key_file.exists() and key_file.read_text() == key:
+            self.say(f"using the {self.options.stage} stage synthesized before (stacks unchanged)")
+            return CloudAssembly.load(outdir)
+        key_file.unlink(missing_ok=True)
         self.say(f"synthesizing the {self.options.stage} stage ...")
         result = subprocess.run(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "local.synth", self.options.stage, str(outdir)],
@@ -173,6 +197,7 @@ class LocalRuntime:
         )
         if result.returncode != 0:
             raise StartupError(f"cdk synth failed:\n{result.stderr[-4000:]}")
+        key_file.write_text(key)
         return CloudAssembly.load(outdir)
 
     def _api_endpoints(self, assembly: CloudAssembly) -> tuple[dict[str, ApiEndpoint], dict[str, int]]:
