@@ -30,6 +30,10 @@ class Env:
     WEBSOCKET_ENDPOINT: Final = "WEBSOCKET_ENDPOINT"
     STATE_MACHINE_ARN: Final = "STATE_MACHINE_ARN"
     NOTIFICATIONS_TOPIC_ARN: Final = "NOTIFICATIONS_TOPIC_ARN"
+    # Image core (runtime.pipeline.imaging.ImagingSettings); WATERMARK is a JSON object.
+    IMAGE_MAX_BYTES: Final = "IMAGE_MAX_BYTES"
+    IMAGE_MAX_PIXELS: Final = "IMAGE_MAX_PIXELS"
+    WATERMARK: Final = "WATERMARK"
 
 
 class Attr:
@@ -75,3 +79,7 @@ class Prefix:
 
     IMAGE_UPLOADS: Final = "uploads/"
     SESSION_UPLOADS: Final = "session-uploads/"
+    # Un-watermarked intermediate variants (uploads bucket), expired by a lifecycle rule.
+    PROCESSING: Final = "processing/"
+    # Final variants (images bucket): the only objects clients can be given URLs for.
+    VARIANTS: Final = "variants/"
