@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAGE ?= dev
+ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # jsii warns on every start that Node 20 is past end of life; it still works (see shared FACTS).
@@ -28,8 +29,8 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(PY_STAMP) $(NODE_STAMP) ## Create the virtualenv and install Python and npm dependencies (only when they changed)
 
-dev: install ## Start the whole system locally (HTTP, WebSocket, AWS emulation) on loopback
-	$(PY) -m local
+dev: install ## Start the whole system locally (HTTP :3000, WebSocket :3001, AWS :3002); ARGS="--reset" etc.
+	$(PY) -m local $(ARGS)
 
 test: install lint ## Install everything and run every test
 	$(PY) -m pytest
