@@ -55,5 +55,8 @@ synth-prod: ## Synthesize the prod stacks
 bench: install ## Run the benchmarks and print their results
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+docs: install ## Regenerate docs/openapi.json from the routes' models
+	$(PY) -m runtime.openapi > docs/openapi.json
+
 clean: ## Remove build output (keeps the virtualenv and node_modules)
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.python_function import PythonFunction
+from stacks.constructs.uploads_api import UploadsApi
 from stacks.data_stack import DataStack
 from stacks.realtime_stack import RealtimeStack
 
@@ -58,18 +59,20 @@ class ApiStack(Stack):
             config=config,
             handler="runtime.health.handler.lambda_handler",
             service="health",
-            description="Liveness probe for the HTTP API",
+            description="Liveness probe and OpenAPI document of the HTTP API",
             memory_size=256,
         )
-        health_route = self.http_api.add_routes(
-            path="/health",
-            methods=[apigw.HttpMethod.GET],
-            integration=integrations.HttpLambdaIntegration("HealthIntegration", health.function),
-        )
-        for route in health_route:
-            Validations.of(route).acknowledge(
-                Acknowledgment(id="AwsSolutions-APIG4", reason="Liveness probe is public by design."),
-            )
+        health_integration = integrations.HttpLambdaIntegration("HealthIntegration", health.function)
+        for path, reason in (
+            ("/health", "Liveness probe is public by design."),
+            ("/openapi.json", "The API description is public documentation for client developers."),
+        ):
+            for route in self.http_api.add_routes(
+                path=path, methods=[apigw.HttpMethod.GET], integration=health_integration
+            ):
+                Validations.of(route).acknowledge(Acknowledgment(id="AwsSolutions-APIG4", reason=reason))
+
+        self.uploads = UploadsApi(self, "UploadsApi", config=config, data=data, http_api=self.http_api)
 
         self.chat_api = ChatApi(
             self,

@@ -100,6 +100,11 @@ class DataStack(Stack):
                     expiration=Duration.days(1),
                 ),
                 s3.LifecycleRule(
+                    id="expire-pipeline-intermediates",
+                    prefix=Prefix.PROCESSING,
+                    expiration=Duration.days(1),
+                ),
+                s3.LifecycleRule(
                     id="abort-incomplete-multipart",
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 ),

@@ -18,6 +18,10 @@ _AWS_ENV = {
     "AWS_REGION": "us-east-1",
     # Send DynamoDB Streams calls to the regional endpoint moto routes (see shared FACTS).
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    # What the stacks set on every function (PythonFunction): Powertools reads them at import.
+    "POWERTOOLS_SERVICE_NAME": "tests",
+    "POWERTOOLS_METRICS_NAMESPACE": "Messaging",
+    "POWERTOOLS_TRACE_DISABLED": "true",
     # jsii's banner about Node 20's end of life (it still works) says nothing a test can act on.
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "20",

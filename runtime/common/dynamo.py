@@ -8,7 +8,7 @@ JSON responses need no special cases.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -70,7 +70,7 @@ def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def raise_for_client_error(error: ClientError, *, conflict_message: str = "conflicting update") -> None:
+def raise_for_client_error(error: ClientError, *, conflict_message: str = "conflicting update") -> NoReturn:
     """Translate what a caller can act on into domain errors; re-raise everything else as is."""
     code = error_code(error)
     if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):

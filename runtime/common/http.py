@@ -114,6 +114,8 @@ def require_identity(app: APIGatewayHttpResolver, next_middleware: NextMiddlewar
 
 
 AUTHENTICATED = [require_identity]
+# Pass as ``security=BEARER`` next to ``middlewares=AUTHENTICATED`` so the OpenAPI document says so.
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def current_identity(app: APIGatewayHttpResolver) -> Identity:

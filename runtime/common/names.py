@@ -75,3 +75,7 @@ class Prefix:
 
     IMAGE_UPLOADS: Final = "uploads/"
     SESSION_UPLOADS: Final = "session-uploads/"
+    # Un-watermarked intermediate variants (uploads bucket), expired by a lifecycle rule.
+    PROCESSING: Final = "processing/"
+    # Final variants (images bucket): the only objects clients can be given URLs for.
+    VARIANTS: Final = "variants/"

@@ -21,3 +21,11 @@ def test_health_answers_ok_with_the_stage(monkeypatch: pytest.MonkeyPatch) -> No
 def test_unknown_route_is_404() -> None:
     response = handler.lambda_handler(http_event("GET", "/nope"), lambda_context())
     assert response["statusCode"] == 404
+
+
+def test_openapi_document_is_served() -> None:
+    response = handler.lambda_handler(http_event("GET", "/openapi.json"), lambda_context())
+    assert response["statusCode"] == 200
+    document = json.loads(response["body"])
+    assert document["info"]["title"] == "Messaging platform HTTP API"
+    assert "/health" in document["paths"]

@@ -1,0 +1,92 @@
+"""What the uploads API accepts and returns (field names as CONTRACT.md spells them)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SessionStatus(StrEnum):
+    AWAITING_SCAN = "AWAITING_SCAN"
+    UPLOAD_REQUESTED = "UPLOAD_REQUESTED"
+    COMPLETED = "COMPLETED"
+
+
+class ImageStatus(StrEnum):
+    UPLOADED = "UPLOADED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+ALLOWED_IMAGE_TYPES: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+
+
+class SessionCreated(BaseModel):
+    sessionId: str
+    expiresAt: int
+
+
+class UploadUrl(BaseModel):
+    uploadUrl: str
+    uploadKey: str
+    headers: dict[str, str]
+    expiresIn: int
+
+
+class SessionView(BaseModel):
+    sessionId: str
+    status: SessionStatus
+    expiresAt: int
+    uploadKey: str | None = None
+
+
+class UploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fileName: str = Field(min_length=1, max_length=255)
+    fileType: str = Field(min_length=1, max_length=100)
+
+
+class PresignedUpload(BaseModel):
+    imageId: str
+    uploadUrl: str
+    fields: dict[str, str]
+    fileKey: str
+    expiresIn: int
+
+
+class ImageMetadata(BaseModel):
+    width: int
+    height: int
+    format: str
+    colorSpace: str
+
+
+class Variant(BaseModel):
+    size: str
+    dimensions: dict[str, int]
+    url: str
+    fileSize: int
+
+
+class ImageView(BaseModel):
+    imageId: str
+    status: ImageStatus
+    fileName: str
+    createdAt: int
+    metadata: ImageMetadata | None = None
+    variants: list[Variant] = Field(default_factory=list)
+    error: str | None = None
+
+
+class ImagePage(BaseModel):
+    items: list[ImageView]
+    next_token: str | None
+
+
+def as_json(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=False)
