@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from runtime.chat.models import Strict
+from runtime.chat.models import Strict, StringChoice
 
 CallType = Literal["voice", "video"]
 
@@ -30,7 +30,7 @@ class CallAction(StrEnum):
 
 
 class StartCallRequest(Strict):
-    call_type: CallType
+    call_type: Annotated[CallType, StringChoice]
 
 
 def seconds(ms: int | None) -> int | None:
@@ -45,7 +45,7 @@ class Call:
     # Copied from the (immutable) conversation, so every call route checks membership in one read.
     participant_ids: tuple[str, ...]
     caller_id: str
-    call_type: CallType
+    call_type: Annotated[CallType, StringChoice]
     status: CallStatus
     created_at_ms: int
     connected_at_ms: int | None = None

@@ -11,7 +11,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+
+def _must_be_string(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    return value
+
+
+# For choice fields: a value of the wrong JSON type (`"call_type": 1`) is a wrong type (400),
+# not a wrong choice (422), as it is for every other string field.
+StringChoice = BeforeValidator(_must_be_string)
 
 MessageType = Literal["text", "call", "system"]
 MESSAGE_TYPES: tuple[MessageType, ...] = ("text", "call", "system")
@@ -62,7 +74,7 @@ class SendMessageRequest(Strict):
     content: MessageContent
     # Clients write text; `call` messages come only from call transitions and `system` only
     # from the server, so neither can be forged.
-    type: Literal["text"] = "text"
+    type: Annotated[Literal["text"], StringChoice] = "text"
     client_message_id: ClientMessageId | None = None
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import StringConstraints
 
 from runtime.calls.models import CallType
-from runtime.chat.models import ClientMessageId, MessageContent, MessageType, PageQuery, Strict, UserId
+from runtime.chat.models import ClientMessageId, MessageContent, MessageType, PageQuery, Strict, StringChoice, UserId
 
 Role = Literal["driver", "passenger"]
 CallActionName = Literal["initiate", "accept", "reject", "end"]
@@ -27,18 +27,18 @@ class CreateBookingRequest(Strict):
 class SendRideMessageRequest(Strict):
     booking_code: BookingCode
     message: MessageContent
-    sender: Role
+    sender: Annotated[Role, StringChoice]
     # `system` lets a driver or passenger app post automated notices ("arrived at pickup")
     # that clients render apart from chat text; `call` messages come only from make_call.
-    message_type: Literal["text", "system"] = "text"
+    message_type: Annotated[Literal["text", "system"], StringChoice] = "text"
     client_message_id: ClientMessageId | None = None
 
 
 class MakeCallRequest(Strict):
     booking_code: BookingCode
-    action: CallActionName
-    caller: Role
-    call_type: CallType = "voice"
+    action: Annotated[CallActionName, StringChoice]
+    caller: Annotated[Role, StringChoice]
+    call_type: Annotated[CallType, StringChoice] = "voice"
 
 
 class GetMessagesQuery(PageQuery):

@@ -18,7 +18,6 @@ from local.assembly import TableSpec
 from runtime.calls import handler as calls_handler
 from runtime.chat import handler as chat_handler
 from runtime.chat.repository import default_client
-from runtime.common import observability
 from runtime.common.names import Env
 from runtime.rides import handler as rides_handler
 from tests.runtime.conftest import TokenFactory
@@ -29,9 +28,8 @@ OTHER_TENANT = "tenant-b"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_services(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _fresh_services() -> Iterator[None]:
     """Each test builds its services (and boto3 client) inside its own moto backend."""
-    monkeypatch.setattr(observability.metrics.provider, "namespace", "Messaging-test")
     caches = (
         default_client,
         chat_handler.chat_service,
@@ -150,3 +148,55 @@ class User:
 @pytest.fixture
 def api(tables: dict[str, TableSpec], token_factory: TokenFactory, dynamodb: Any) -> Api:
     return Api(tokens=token_factory, dynamodb=dynamodb, tables=tables)
+
+
+@dataclass
+class World:
+    """Two tenants' worth of people and things, for the routes' authorization matrix.
+
+    Tenant A: alice and bob share a conversation with a ringing call (alice calls); carol is
+    in the tenant but not in it. A booking `RIDE-1` joins driver and passenger, created by
+    dispatch. Mallory is in tenant B, with every permission there.
+    """
+
+    api: Api
+    alice: User
+    bob: User
+    carol: User
+    mallory: User
+    dispatch: User
+    driver: User
+    passenger: User
+    conversation_id: str
+    call_id: str
+    booking_code: str = "RIDE-1"
+
+
+@pytest.fixture
+def world(api: Api) -> World:
+    alice, bob, carol = api.user(), api.user(), api.user()
+    mallory = api.user(OTHER_TENANT, permissions=("bookings:write",))
+    dispatch = api.user(permissions=("bookings:write",))
+    driver, passenger = api.user(), api.user()
+    conversation_id = api.conversation(alice, bob)["conversation_id"]
+    call = api.calls("POST", f"/conversations/{conversation_id}/calls", as_user=alice, body={"call_type": "voice"})
+    assert call.status == 201, call.body
+    booking = api.rides(
+        "POST",
+        "/api/v1/bookings",
+        as_user=dispatch,
+        body={"booking_code": "RIDE-1", "driver_id": driver.user_id, "passenger_id": passenger.user_id},
+    )
+    assert booking.status == 201, booking.body
+    return World(
+        api=api,
+        alice=alice,
+        bob=bob,
+        carol=carol,
+        mallory=mallory,
+        dispatch=dispatch,
+        driver=driver,
+        passenger=passenger,
+        conversation_id=conversation_id,
+        call_id=call.body["call_id"],
+    )
