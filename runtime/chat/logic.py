@@ -26,7 +26,7 @@ from runtime.common.identity import Identity
 
 
 class ChatStore(Protocol):
-    def create_conversation(self, conversation: Conversation) -> None: ...
+    def create_conversation(self, conversation: Conversation, *, activity_ms: int | None = None) -> None: ...
 
     def get_conversation(self, conversation_id: str, *, consistent: bool = False) -> Conversation | None: ...
 
@@ -92,14 +92,15 @@ class ChatService:
         if len(participants) > MAX_PARTICIPANTS:
             raise UnprocessableError(f"participant_ids: at most {MAX_PARTICIPANTS} participants")
         self.require_users(caller.tenant_id, participants[1:])
+        now_ms = self.now_ms()
         conversation = Conversation(
             conversation_id=self.ids(),
             tenant_id=caller.tenant_id,
             participant_ids=participants,
             title=title or None,
-            created_at=int(self.clock()),
+            created_at=now_ms // 1000,
         )
-        self.store.create_conversation(conversation)
+        self.store.create_conversation(conversation, activity_ms=now_ms)
         return conversation
 
     def conversation_for(self, caller: Identity, conversation_id: str, *, consistent: bool = False) -> Conversation:

@@ -223,11 +223,22 @@ class ChatRepository:
         self,
         conversation: Conversation,
         *,
+        activity_ms: int | None = None,
         first_message: Message | None = None,
         before: Sequence[Write] = (),
     ) -> None:
-        """Conversation, memberships and an optional first message, after ``before`` (e.g. a booking claim)."""
-        activity = first_message.created_at_ms if first_message else conversation.created_at * 1000
+        """Conversation, memberships and an optional first message, after ``before`` (e.g. a booking claim).
+
+        The memberships' activity is the first message's time, else ``activity_ms`` (the
+        creation time in milliseconds, so conversations made in the same second still sort).
+        """
+        activity = (
+            first_message.created_at_ms
+            if first_message
+            else activity_ms
+            if activity_ms is not None
+            else conversation.created_at * 1000
+        )
         writes = [*before, *self.conversation_writes(conversation, activity_ms=activity)]
         if first_message is not None:
             writes.append(
