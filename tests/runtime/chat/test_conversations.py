@@ -57,12 +57,13 @@ def test_unknown_participant_or_other_tenants_user_is_404_and_creates_nothing(ap
 
 def test_participant_ids_must_be_uuids_and_bounded(api: Api) -> None:
     alice = api.user()
-    for body in (
+    bodies: list[dict[str, object]] = [
         {"participant_ids": ["bob"]},
         {"participant_ids": []},
         {"participant_ids": [str(uuid.uuid4()) for _ in range(50)]},
         {"participant_ids": [str(uuid.uuid4())], "title": "x" * 201},
-    ):
+    ]
+    for body in bodies:
         assert api.chat("POST", "/conversations", as_user=alice, body=body).status == 422, body
 
 
