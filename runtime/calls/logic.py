@@ -127,8 +127,7 @@ class CallService:
         )
 
     def start(self, caller: Identity, conversation_id: str, call_type: CallType) -> Call:
-        # A consistent read: "is a call already active here" must see the latest transition.
-        conversation = self.chat.conversation_for(caller, conversation_id, consistent=True)
+        conversation = self.chat.conversation_for(caller, conversation_id)
         return self.start_in(conversation, caller.user_id, call_type)
 
     def start_in(self, conversation: Conversation, caller_id: str, call_type: CallType) -> Call:

@@ -28,7 +28,7 @@ from runtime.common.identity import Identity
 class ChatStore(Protocol):
     def create_conversation(self, conversation: Conversation, *, activity_ms: int | None = None) -> None: ...
 
-    def get_conversation(self, conversation_id: str, *, consistent: bool = False) -> Conversation | None: ...
+    def get_conversation(self, conversation_id: str) -> Conversation | None: ...
 
     def list_conversations(self, user_id: str, *, limit: int, next_token: str | None) -> Page[ConversationSummary]: ...
 
@@ -103,9 +103,9 @@ class ChatService:
         self.store.create_conversation(conversation, activity_ms=now_ms)
         return conversation
 
-    def conversation_for(self, caller: Identity, conversation_id: str, *, consistent: bool = False) -> Conversation:
+    def conversation_for(self, caller: Identity, conversation_id: str) -> Conversation:
         """The conversation if the caller takes part in it; otherwise, whatever the reason, 404."""
-        conversation = self.store.get_conversation(conversation_id, consistent=consistent)
+        conversation = self.store.get_conversation(conversation_id)
         if (
             conversation is None
             or conversation.tenant_id != caller.tenant_id

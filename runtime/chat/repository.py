@@ -248,8 +248,10 @@ class ChatRepository:
             )
         self.transact(writes)
 
-    def get_conversation(self, conversation_id: str, *, consistent: bool = False) -> Conversation | None:
-        item = self.get(conversation_pk(conversation_id), META, consistent=consistent)
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        """Read consistently: a client posts right after creating, and a call start must see
+        the last call's end (``active_call_id``); one read unit instead of half is the price."""
+        item = self.get(conversation_pk(conversation_id), META, consistent=True)
         return _conversation(item) if item else None
 
     def list_conversations(self, user_id: str, *, limit: int, next_token: str | None) -> Page[ConversationSummary]:

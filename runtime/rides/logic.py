@@ -97,8 +97,8 @@ class RideService:
             raise ForbiddenError(f"you are not the {role} of this booking")
         return booking
 
-    def _conversation(self, caller: Identity, booking: Booking, *, consistent: bool = False) -> Conversation:
-        return self.chat.conversation_for(caller, booking.conversation_id, consistent=consistent)
+    def _conversation(self, caller: Identity, booking: Booking) -> Conversation:
+        return self.chat.conversation_for(caller, booking.conversation_id)
 
     def send_message(
         self,
@@ -125,7 +125,7 @@ class RideService:
     ) -> tuple[Booking, Call, bool]:
         """``initiate`` starts the booking's call; the others act on the call in progress (409 if none)."""
         booking = self.booking_for(caller, booking_code, role)
-        conversation = self._conversation(caller, booking, consistent=True)
+        conversation = self._conversation(caller, booking)
         if action == "initiate":
             return booking, self.calls.start_in(conversation, caller.user_id, call_type), True
         if conversation.active_call_id is None:
