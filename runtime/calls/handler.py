@@ -17,7 +17,7 @@ from runtime.calls.repository import CallRepository
 from runtime.chat.logic import ChatService, path_id
 from runtime.chat.models import PageQuery
 from runtime.chat.repository import ChatRepository
-from runtime.common.http import AUTHENTICATED, JSON, create_resolver, current_identity
+from runtime.common.http import AUTHENTICATED, BEARER, JSON, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.parsing import parse_body, parse_query
 from runtime.common.settings import FunctionSettings, load
@@ -44,7 +44,7 @@ def _act(call_id: str, action: CallAction) -> dict[str, Any]:
     return call.view()
 
 
-@app.post("/conversations/<conversation_id>/calls", middlewares=AUTHENTICATED)
+@app.post("/conversations/<conversation_id>/calls", middlewares=AUTHENTICATED, security=BEARER)
 def start_call(conversation_id: str) -> Response[Any]:
     request = parse_body(app, StartCallRequest)
     call = call_service().start(current_identity(app), path_id(conversation_id, "conversation"), request.call_type)
@@ -52,7 +52,7 @@ def start_call(conversation_id: str) -> Response[Any]:
     return Response(status_code=HTTPStatus.CREATED, content_type=JSON, body=call.view())
 
 
-@app.get("/conversations/<conversation_id>/calls", middlewares=AUTHENTICATED)
+@app.get("/conversations/<conversation_id>/calls", middlewares=AUTHENTICATED, security=BEARER)
 def call_log(conversation_id: str) -> dict[str, Any]:
     query = parse_query(app, PageQuery)
     page = call_service().call_log(
@@ -61,17 +61,17 @@ def call_log(conversation_id: str) -> dict[str, Any]:
     return {"items": [c.view() for c in page.items], "next_token": page.next_token}
 
 
-@app.post("/calls/<call_id>/accept", middlewares=AUTHENTICATED)
+@app.post("/calls/<call_id>/accept", middlewares=AUTHENTICATED, security=BEARER)
 def accept(call_id: str) -> dict[str, Any]:
     return _act(call_id, CallAction.ACCEPT)
 
 
-@app.post("/calls/<call_id>/reject", middlewares=AUTHENTICATED)
+@app.post("/calls/<call_id>/reject", middlewares=AUTHENTICATED, security=BEARER)
 def reject(call_id: str) -> dict[str, Any]:
     return _act(call_id, CallAction.REJECT)
 
 
-@app.post("/calls/<call_id>/end", middlewares=AUTHENTICATED)
+@app.post("/calls/<call_id>/end", middlewares=AUTHENTICATED, security=BEARER)
 def end(call_id: str) -> dict[str, Any]:
     return _act(call_id, CallAction.END)
 

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from runtime.chat.logic import ChatService, path_id
 from runtime.chat.models import CreateConversationRequest, MessagesQuery, PageQuery, SendMessageRequest
 from runtime.chat.repository import ChatRepository, UserDirectory
-from runtime.common.http import AUTHENTICATED, JSON, create_resolver, current_identity
+from runtime.common.http import AUTHENTICATED, BEARER, JSON, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.parsing import parse_body, parse_query
 from runtime.common.settings import FunctionSettings, load
@@ -34,7 +34,7 @@ def chat_service() -> ChatService:
     return ChatService(ChatRepository(settings.chat_table), UserDirectory(settings.users_table))
 
 
-@app.post("/conversations", middlewares=AUTHENTICATED)
+@app.post("/conversations", middlewares=AUTHENTICATED, security=BEARER)
 def create_conversation() -> Response[Any]:
     request = parse_body(app, CreateConversationRequest)
     conversation = chat_service().create_conversation(current_identity(app), request.participant_ids, request.title)
@@ -42,14 +42,14 @@ def create_conversation() -> Response[Any]:
     return Response(status_code=HTTPStatus.CREATED, content_type=JSON, body=conversation.view())
 
 
-@app.get("/conversations", middlewares=AUTHENTICATED)
+@app.get("/conversations", middlewares=AUTHENTICATED, security=BEARER)
 def list_conversations() -> dict[str, Any]:
     query = parse_query(app, PageQuery)
     page = chat_service().list_conversations(current_identity(app), limit=query.limit, next_token=query.next_token)
     return {"items": [s.view() for s in page.items], "next_token": page.next_token}
 
 
-@app.post("/conversations/<conversation_id>/messages", middlewares=AUTHENTICATED)
+@app.post("/conversations/<conversation_id>/messages", middlewares=AUTHENTICATED, security=BEARER)
 def send_message(conversation_id: str) -> Response[Any]:
     request = parse_body(app, SendMessageRequest)
     message, created = chat_service().send_message(
@@ -66,7 +66,7 @@ def send_message(conversation_id: str) -> Response[Any]:
     return Response(status_code=status, content_type=JSON, body=message.view())
 
 
-@app.get("/conversations/<conversation_id>/messages", middlewares=AUTHENTICATED)
+@app.get("/conversations/<conversation_id>/messages", middlewares=AUTHENTICATED, security=BEARER)
 def list_messages(conversation_id: str) -> dict[str, Any]:
     query = parse_query(app, MessagesQuery)
     page = chat_service().list_messages(

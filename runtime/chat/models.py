@@ -26,7 +26,6 @@ def _must_be_string(value: Any) -> Any:
 StringChoice = BeforeValidator(_must_be_string)
 
 MessageType = Literal["text", "call", "system"]
-MESSAGE_TYPES: tuple[MessageType, ...] = ("text", "call", "system")
 
 MAX_CONTENT_CHARS = 4000
 MAX_TITLE_CHARS = 200

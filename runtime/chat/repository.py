@@ -451,14 +451,3 @@ def _message(item: Mapping[str, Any]) -> Message:
         created_at_ms=int(item["created_at_ms"]),
         call=item.get("call"),
     )
-
-
-__all__ = [
-    "META",
-    "ChatRepository",
-    "ConditionFailedError",
-    "UserDirectory",
-    "Write",
-    "conversation_pk",
-    "default_client",
-]

@@ -26,7 +26,7 @@ from runtime.calls.logic import CallService
 from runtime.calls.repository import CallRepository
 from runtime.chat.logic import ChatService
 from runtime.chat.repository import ChatRepository, UserDirectory
-from runtime.common.http import AUTHENTICATED, JSON, create_resolver, current_identity
+from runtime.common.http import AUTHENTICATED, BEARER, JSON, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.parsing import parse_body, parse_query
 from runtime.common.settings import FunctionSettings, load
@@ -64,7 +64,7 @@ def _created(created: bool) -> HTTPStatus:
     return HTTPStatus.CREATED if created else HTTPStatus.OK
 
 
-@app.post(f"{BASE}/bookings", middlewares=AUTHENTICATED)
+@app.post(f"{BASE}/bookings", middlewares=AUTHENTICATED, security=BEARER)
 def create_booking() -> Response[Any]:
     request = parse_body(app, CreateBookingRequest)
     booking, created = ride_service().create_booking(
@@ -73,7 +73,7 @@ def create_booking() -> Response[Any]:
     return Response(status_code=_created(created), content_type=JSON, body=booking.view())
 
 
-@app.post(f"{BASE}/send_message", middlewares=AUTHENTICATED)
+@app.post(f"{BASE}/send_message", middlewares=AUTHENTICATED, security=BEARER)
 def send_message() -> Response[Any]:
     request = parse_body(app, SendRideMessageRequest)
     booking, message, created = ride_service().send_message(
@@ -89,7 +89,7 @@ def send_message() -> Response[Any]:
     return Response(status_code=_created(created), content_type=JSON, body=ride_message_view(booking, message))
 
 
-@app.post(f"{BASE}/make_call", middlewares=AUTHENTICATED)
+@app.post(f"{BASE}/make_call", middlewares=AUTHENTICATED, security=BEARER)
 def make_call() -> Response[Any]:
     request = parse_body(app, MakeCallRequest)
     booking, call, created = ride_service().make_call(
@@ -100,7 +100,7 @@ def make_call() -> Response[Any]:
     return Response(status_code=_created(created), content_type=JSON, body=body)
 
 
-@app.get(f"{BASE}/get_message", middlewares=AUTHENTICATED)
+@app.get(f"{BASE}/get_message", middlewares=AUTHENTICATED, security=BEARER)
 def get_message() -> dict[str, Any]:
     query = parse_query(app, GetMessagesQuery)
     booking, page = ride_service().messages(
