@@ -89,7 +89,7 @@ def describe(call: Call) -> str:
 
 
 class CallStore(Protocol):
-    def start(self, call: Call, conversation: Conversation, message: Message) -> None: ...
+    def start(self, call: Call, conversation: Conversation, message: Message, *, replacing: str | None) -> None: ...
 
     def get(self, call_id: str) -> Call | None: ...
 
@@ -130,8 +130,19 @@ class CallService:
         conversation = self.chat.conversation_for(caller, conversation_id)
         return self.start_in(conversation, caller.user_id, call_type)
 
+    def live_call(self, conversation: Conversation) -> Call | None:
+        """The call ringing or connected in ``conversation``, if any.
+
+        The conversation names its call until the call ends through these routes; a call a
+        disconnect settled (runtime/realtime) is finished but still named, and counts as none.
+        """
+        if conversation.active_call_id is None:
+            return None
+        call = self.store.get(conversation.active_call_id)
+        return call if call is not None and not call.status.is_terminal else None
+
     def start_in(self, conversation: Conversation, caller_id: str, call_type: CallType) -> Call:
-        if conversation.active_call_id is not None:
+        if self.live_call(conversation) is not None:
             raise ConflictError("a call is already in progress in this conversation")
         now = self._now_ms()
         call = Call(
@@ -144,7 +155,7 @@ class CallService:
             status=CallStatus.RINGING,
             created_at_ms=now,
         )
-        self.store.start(call, conversation, self._message(call, caller_id, now))
+        self.store.start(call, conversation, self._message(call, caller_id, now), replacing=conversation.active_call_id)
         return call
 
     def call_for(self, caller: Identity, call_id: str) -> Call:

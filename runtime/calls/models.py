@@ -49,13 +49,15 @@ class Call:
     status: CallStatus
     created_at_ms: int
     connected_at_ms: int | None = None
+    # Who answered: with the caller, the call's members once connected (WebRTC signalling).
+    accepted_by: str | None = None
     ended_at_ms: int | None = None
     ended_by: str | None = None
     duration_seconds: int | None = None
 
     def moved(self, status: CallStatus, *, at_ms: int, by: str, duration_seconds: int | None) -> Call:
         if status is CallStatus.CONNECTED:
-            return replace(self, status=status, connected_at_ms=at_ms)
+            return replace(self, status=status, connected_at_ms=at_ms, accepted_by=by)
         return replace(self, status=status, ended_at_ms=at_ms, ended_by=by, duration_seconds=duration_seconds)
 
     def view(self) -> dict[str, Any]:
@@ -67,6 +69,7 @@ class Call:
             "status": str(self.status),
             "created_at": seconds(self.created_at_ms),
             "connected_at": seconds(self.connected_at_ms),
+            "accepted_by": self.accepted_by,
             "ended_at": seconds(self.ended_at_ms),
             "ended_by": self.ended_by,
             "duration_seconds": self.duration_seconds,

@@ -8,31 +8,65 @@ from typing import Any
 
 from runtime.calls.models import Call, CallStatus
 from runtime.chat.models import Conversation, Message, Page
-from runtime.chat.repository import META, ChatRepository, ConditionFailedError, conversation_pk
+from runtime.chat.repository import META, ChatRepository, ConditionFailedError, Write, conversation_pk, user_pk
 from runtime.common.errors import ConflictError
 from runtime.common.names import Attr, Index, IndexAttr
 
 CALL_SK = "CALL"
+ACTIVE_CALL_PREFIX = "ACTIVECALL#"
+# Markers outlive any real call; the TTL only sweeps what a crashed writer left behind.
+ACTIVE_CALL_MARKER_TTL_SECONDS = 24 * 3600
 
 
 def call_pk(call_id: str) -> str:
     return f"CALL#{call_id}"
 
 
+def active_call_key(user_id: str, call_id: str) -> tuple[str, str]:
+    """The marker that lets a disconnect find the live calls a user is in (docs/data-model.md)."""
+    return user_pk(user_id), f"{ACTIVE_CALL_PREFIX}{call_id}"
+
+
 class CallRepository:
     def __init__(self, chat: ChatRepository) -> None:
         self.chat = chat
 
-    def start(self, call: Call, conversation: Conversation, message: Message) -> None:
-        """The call, the conversation's claim on it (one active call) and its first `call` message."""
-        writes = [
-            self.chat.update(
+    def _marker(self, user_id: str, call: Call, at_ms: int) -> Write:
+        pk, sk = active_call_key(user_id, call.call_id)
+        item = {
+            Attr.PK: pk,
+            Attr.SK: sk,
+            "call_id": call.call_id,
+            "conversation_id": call.conversation_id,
+            "tenant_id": call.tenant_id,
+            Attr.TTL: at_ms // 1000 + ACTIVE_CALL_MARKER_TTL_SECONDS,
+        }
+        return self.chat.put(item)
+
+    def start(self, call: Call, conversation: Conversation, message: Message, *, replacing: str | None) -> None:
+        """The call, the conversation's claim on it, the caller's marker and the first `call` message.
+
+        ``replacing`` is the finished call the conversation still names (one a disconnect
+        settled); the claim is conditioned on exactly what was read, so of two starts only one rings.
+        """
+        if replacing is None:
+            claim = self.chat.update(
                 (conversation_pk(conversation.conversation_id), META),
                 "SET active_call_id = :call",
                 values={":call": call.call_id},
                 condition="attribute_exists(pk) AND attribute_not_exists(active_call_id)",
-            ),
+            )
+        else:
+            claim = self.chat.update(
+                (conversation_pk(conversation.conversation_id), META),
+                "SET active_call_id = :call",
+                values={":call": call.call_id, ":previous": replacing},
+                condition="active_call_id = :previous",
+            )
+        writes = [
+            claim,
             self.chat.put(_item(call), unless_exists=True),
+            self._marker(call.caller_id, call, call.created_at_ms),
             *self.chat.message_writes(message, tenant_id=call.tenant_id, participant_ids=call.participant_ids),
         ]
         try:
@@ -46,10 +80,14 @@ class CallRepository:
         return _call(item) if item else None
 
     def transition(self, call: Call, *, expected: CallStatus, message: Message) -> None:
-        """Write ``call``'s new state if it is still ``expected``; a call that ends frees its conversation."""
+        """Write ``call``'s new state if it is still ``expected``, with its `call` message.
+
+        Accepting adds the acceptor's active-call marker; a call that ends releases the
+        markers and frees its conversation for the next call.
+        """
         sets = ["#status = :status"]
         values: dict[str, Any] = {":status": str(call.status), ":expected": str(expected)}
-        for name in ("connected_at_ms", "ended_at_ms", "ended_by", "duration_seconds"):
+        for name in ("connected_at_ms", "accepted_by", "ended_at_ms", "ended_by", "duration_seconds"):
             value = getattr(call, name)
             if value is not None:
                 sets.append(f"{name} = :{name}")
@@ -64,7 +102,11 @@ class CallRepository:
             ),
             *self.chat.message_writes(message, tenant_id=call.tenant_id, participant_ids=call.participant_ids),
         ]
+        if call.status is CallStatus.CONNECTED and call.accepted_by and call.connected_at_ms:
+            writes.append(self._marker(call.accepted_by, call, call.connected_at_ms))
         if call.status.is_terminal:
+            members = dict.fromkeys(user for user in (call.caller_id, call.accepted_by) if user)
+            writes.extend(self.chat.delete(active_call_key(user, call.call_id)) for user in members)
             writes.append(
                 self.chat.update(
                     (conversation_pk(call.conversation_id), META),
@@ -107,6 +149,7 @@ def _item(call: Call) -> dict[str, Any]:
         "call_type": call.call_type,
         "status": str(call.status),
         "connected_at_ms": call.connected_at_ms,
+        "accepted_by": call.accepted_by,
         "ended_at_ms": call.ended_at_ms,
         "ended_by": call.ended_by,
         "duration_seconds": call.duration_seconds,
@@ -124,6 +167,7 @@ def _call(item: Mapping[str, Any]) -> Call:
         status=CallStatus(item["status"]),
         created_at_ms=int(item[IndexAttr.CREATED_AT_MS]),
         connected_at_ms=item.get("connected_at_ms"),
+        accepted_by=item.get("accepted_by"),
         ended_at_ms=item.get("ended_at_ms"),
         ended_by=item.get("ended_by"),
         duration_seconds=item.get("duration_seconds"),

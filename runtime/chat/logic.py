@@ -32,9 +32,7 @@ class ChatStore(Protocol):
 
     def list_conversations(self, user_id: str, *, limit: int, next_token: str | None) -> Page[ConversationSummary]: ...
 
-    def add_message(
-        self, conversation: Conversation, message: Message, *, client_message_id: str | None = None
-    ) -> tuple[Message, bool]: ...
+    def add_message(self, conversation: Conversation, message: Message) -> tuple[Message, bool]: ...
 
     def list_messages(
         self, conversation_id: str, *, limit: int, next_token: str | None, message_type: str | None = None
@@ -141,8 +139,9 @@ class ChatService:
             type=message_type,
             content=content,
             created_at_ms=self.now_ms(),
+            client_message_id=client_message_id,
         )
-        return self.store.add_message(conversation, message, client_message_id=client_message_id)
+        return self.store.add_message(conversation, message)
 
     def send_message(
         self,

@@ -130,6 +130,8 @@ class Message:
     type: MessageType
     content: str
     created_at_ms: int
+    # The sender's idempotency key, echoed so their other devices can match their own sends.
+    client_message_id: str | None = None
     # For `call` messages: the call as it was after the transition this message records.
     call: Mapping[str, Any] | None = None
 
@@ -142,6 +144,8 @@ class Message:
             "content": self.content,
             "created_at_ms": self.created_at_ms,
         }
+        if self.client_message_id is not None:
+            data["client_message_id"] = self.client_message_id
         if self.call is not None:
             data["call"] = dict(self.call)
         return data

@@ -108,6 +108,9 @@ class ChatRepository:
             update["ConditionExpression"] = condition
         return {"Update": update}
 
+    def delete(self, key: tuple[str, str]) -> Write:
+        return {"Delete": {"TableName": self.table_name, "Key": to_item({Attr.PK: key[0], Attr.SK: key[1]})}}
+
     def transact(self, writes: Sequence[Write]) -> None:
         """All or nothing. A false condition raises ``ConditionFailedError``; contention is retried.
 
@@ -288,6 +291,7 @@ class ChatRepository:
             "type": message.type,
             "content": message.content,
             "created_at_ms": message.created_at_ms,
+            "client_message_id": message.client_message_id,
             "call": dict(message.call) if message.call is not None else None,
         }
         return self.put(item, unless_exists=True)
@@ -308,21 +312,21 @@ class ChatRepository:
             )
         return writes
 
-    def add_message(
-        self, conversation: Conversation, message: Message, *, client_message_id: str | None = None
-    ) -> tuple[Message, bool]:
-        """Store ``message``; with a ``client_message_id`` already used by its sender, the first one.
+    def add_message(self, conversation: Conversation, message: Message) -> tuple[Message, bool]:
+        """Store ``message``; if its ``client_message_id`` was already used by its sender, the first one.
 
         The claim item and the message are written in one transaction, so a retried request
         finds either nothing (and writes) or the claim of a message that fully exists.
         """
         writes: list[Write] = []
+        client_message_id = message.client_message_id
         if client_message_id is not None:
             claim = {
                 Attr.PK: conversation_pk(message.conversation_id),
                 Attr.SK: client_message_sk(message.sender_id, client_message_id),
+                # With message_id, names the message's key (the WebSocket writer reads it the same way).
                 "message_id": message.message_id,
-                "message_sk": message_sk(message.created_at_ms, message.message_id),
+                "created_at_ms": message.created_at_ms,
             }
             writes.append(self.put(claim, unless_exists=True))
         writes.extend(
@@ -345,7 +349,8 @@ class ChatRepository:
         )
         if claim is None:
             return None
-        item = self.get(conversation_pk(conversation_id), str(claim["message_sk"]), consistent=True)
+        key = message_sk(int(claim["created_at_ms"]), str(claim["message_id"]))
+        item = self.get(conversation_pk(conversation_id), key, consistent=True)
         return _message(item) if item else None
 
     def list_messages(
@@ -449,5 +454,6 @@ def _message(item: Mapping[str, Any]) -> Message:
         type=item["type"],
         content=str(item["content"]),
         created_at_ms=int(item["created_at_ms"]),
+        client_message_id=item.get("client_message_id"),
         call=item.get("call"),
     )

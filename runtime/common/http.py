@@ -41,9 +41,14 @@ def error_response(status: HTTPStatus | int, message: str) -> Response[Any]:
     return Response(status_code=int(status), content_type=JSON, body={"error": message})
 
 
+def _is_missing_body(error: dict[str, Any]) -> bool:
+    """No body, or a JSON ``null`` one: the request is not the shape asked for (400), not a 422."""
+    return error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)
+
+
 def _is_type_error(error: dict[str, Any]) -> bool:
     kind = str(error.get("type", ""))
-    return kind in _TYPE_ERRORS or kind.endswith("_type") or kind.endswith("_parsing")
+    return kind in _TYPE_ERRORS or kind.endswith("_type") or kind.endswith("_parsing") or _is_missing_body(error)
 
 
 def _describe(errors: Sequence[dict[str, Any]]) -> str:
@@ -53,6 +58,8 @@ def _describe(errors: Sequence[dict[str, Any]]) -> str:
         message = str(error.get("msg", "is not valid"))
         if error.get("type") == "json_invalid":
             return "request body is not valid JSON"
+        if _is_missing_body(error):
+            return "request body must be a JSON object"
         parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "request is not valid"
 

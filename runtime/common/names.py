@@ -30,6 +30,10 @@ class Env:
     WEBSOCKET_ENDPOINT: Final = "WEBSOCKET_ENDPOINT"
     STATE_MACHINE_ARN: Final = "STATE_MACHINE_ARN"
     NOTIFICATIONS_TOPIC_ARN: Final = "NOTIFICATIONS_TOPIC_ARN"
+    # Image core (runtime.pipeline.imaging.ImagingSettings); WATERMARK is a JSON object.
+    IMAGE_MAX_BYTES: Final = "IMAGE_MAX_BYTES"
+    IMAGE_MAX_PIXELS: Final = "IMAGE_MAX_PIXELS"
+    WATERMARK: Final = "WATERMARK"
 
 
 class Attr:
@@ -68,6 +72,15 @@ class IndexAttr:
     OWNER_ID: Final = "owner_id"
     IMAGE_ID: Final = "image_id"
     CREATED_AT: Final = "created_at"
+
+
+class Permission:
+    """What a token's ``permissions`` may hold; a route checks one with ``Identity.require``."""
+
+    CHAT: Final = "chat"
+    CALLS: Final = "calls"
+    RIDES: Final = "rides"
+    IMAGES: Final = "images"
 
 
 class Prefix:

@@ -128,9 +128,9 @@ class RideService:
         conversation = self._conversation(caller, booking)
         if action == "initiate":
             return booking, self.calls.start_in(conversation, caller.user_id, call_type), True
-        if conversation.active_call_id is None:
+        call = self.calls.live_call(conversation)
+        if call is None:
             raise ConflictError(f"there is no call in progress to {action}")
-        call = self.calls.call_for(caller, conversation.active_call_id)
         return booking, self.calls.apply(call, caller.user_id, CallAction(action)), False
 
     def messages(

@@ -1,11 +1,11 @@
 """Chat, calls and ride-hailing on the HTTP API: one function per domain, its routes, its grants.
 
-Each function gets exactly the DynamoDB actions its repositories call (no Scan, no Delete,
-no BatchWrite) on exactly the indexes it queries. ``table.grant()`` would add
-``<table>/index/*``; naming the indexes instead is narrower and needs no wildcard
-acknowledgment. Items are written by transactions, which need Put/UpdateItem on each item.
-Routes verify the bearer token in the function (``runtime.common.http.require_identity``),
-hence no API Gateway authorizer.
+Each function gets exactly the DynamoDB actions its repositories call (never Scan or
+BatchWrite; DeleteItem only where calls release their active-call markers) on exactly the
+indexes it queries (``stacks.constructs.table_access``: no ``<table>/index/*``). Items are
+written by transactions, which need Put/Update/DeleteItem on each item. Routes verify the
+bearer token in the function (``runtime.common.http.require_identity``), hence no API
+Gateway authorizer.
 """
 
 from __future__ import annotations
@@ -16,29 +16,51 @@ from dataclasses import dataclass
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from runtime.common.names import Env, Index
 from stacks.config import StageConfig
 from stacks.constructs.python_function import PythonFunction
+from stacks.constructs.table_access import grant_table
 from stacks.constructs.tokens import grant_token_access
+from stacks.data_stack import DataStack
 
-CHAT_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
-QUERY_ACTIONS = ("dynamodb:Query",)
+_ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 # Participant checks read profiles (`USER#{id}` / `PROFILE`) in one batch.
 USERS_TABLE_ACTIONS = ("dynamodb:BatchGetItem",)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one function does to the chat table: item actions, and which of table/indexes it queries."""
+
+    actions: tuple[str, ...]
+    query_indexes: tuple[str, ...]
+    reads_users: bool
+
+
+CHAT_ACCESS = Access(
+    actions=(*_ITEM_ACTIONS, "dynamodb:Query"),
+    query_indexes=(Index.USER_CONVERSATIONS, Index.MESSAGES_BY_TYPE),
+    reads_users=True,
+)
+# Calls also delete the active-call markers (`USER#{id}` / `ACTIVECALL#{call_id}`) when a call ends.
+CALLS_ACCESS = Access(
+    actions=(*_ITEM_ACTIONS, "dynamodb:DeleteItem"),
+    query_indexes=(Index.CONVERSATION_CALLS,),
+    reads_users=False,
+)
+RIDES_ACCESS = Access(
+    actions=(*_ITEM_ACTIONS, "dynamodb:DeleteItem", "dynamodb:Query"),
+    query_indexes=(Index.MESSAGES_BY_TYPE,),
+    reads_users=True,
+)
 
 IN_FUNCTION_AUTH = (
     "The function verifies the bearer token itself (runtime.common.http.require_identity) so that a "
     "missing or bad token is the contract's 401 with a JSON error and CORS headers, which an HTTP API "
     "authorizer cannot answer."
 )
-
-# In a function's ``queries``: the table itself rather than one of its indexes.
-TABLE = ""
 
 _GET = apigw.HttpMethod.GET
 _POST = apigw.HttpMethod.POST
@@ -75,58 +97,38 @@ class ChatApi(Construct):
     """The chat, calls and rides functions behind their routes of ``http_api``."""
 
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        config: StageConfig,
-        http_api: apigw.HttpApi,
-        chat_table: dynamodb.ITableV2,
-        users_table: dynamodb.ITableV2,
-        jwt_secret: secretsmanager.ISecret,
+        self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack, http_api: apigw.HttpApi
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        self._data = data
         self._http_api = http_api
-        self._chat_table = chat_table
-        self._users_table = users_table
-        self._jwt_secret = jwt_secret
-
         self.chat = self._function(
             "Chat",
             handler="runtime.chat.handler.lambda_handler",
             description="Conversations and messages",
             routes=CHAT_ROUTES,
-            queries=(TABLE, Index.USER_CONVERSATIONS, Index.MESSAGES_BY_TYPE),
-            reads_users=True,
+            access=CHAT_ACCESS,
         )
         self.calls = self._function(
             "Calls",
             handler="runtime.calls.handler.lambda_handler",
             description="Voice and video calls: the call state machine and call log",
             routes=CALL_ROUTES,
-            queries=(Index.CONVERSATION_CALLS,),
-            reads_users=False,
+            access=CALLS_ACCESS,
         )
         self.rides = self._function(
             "Rides",
             handler="runtime.rides.handler.lambda_handler",
             description="Ride-hailing messenger: bookings, messages and calls by booking code",
             routes=RIDE_ROUTES,
-            queries=(TABLE, Index.MESSAGES_BY_TYPE),
-            reads_users=True,
+            access=RIDES_ACCESS,
         )
 
     def _function(
-        self,
-        name: str,
-        *,
-        handler: str,
-        description: str,
-        routes: Sequence[Route],
-        queries: Sequence[str],
-        reads_users: bool,
+        self, name: str, *, handler: str, description: str, routes: Sequence[Route], access: Access
     ) -> PythonFunction:
+        tables = self._data.tables
         function = PythonFunction(
             self,
             name,
@@ -134,23 +136,13 @@ class ChatApi(Construct):
             handler=handler,
             service=name.lower(),
             description=description,
-            environment={Env.CHAT_TABLE: self._chat_table.table_name},
+            environment={Env.CHAT_TABLE: tables.chat.table_name},
         )
-        chat_arn = self._chat_table.table_arn
-        iam.Grant.add_to_principal(grantee=function.role, actions=list(CHAT_TABLE_ACTIONS), resource_arns=[chat_arn])
-        iam.Grant.add_to_principal(
-            grantee=function.role,
-            actions=list(QUERY_ACTIONS),
-            resource_arns=[chat_arn if name == TABLE else f"{chat_arn}/index/{name}" for name in queries],
-        )
-        if reads_users:
-            function.add_environment(Env.USERS_TABLE, self._users_table.table_name)
-            iam.Grant.add_to_principal(
-                grantee=function.role,
-                actions=list(USERS_TABLE_ACTIONS),
-                resource_arns=[self._users_table.table_arn],
-            )
-        grant_token_access(function, secret=self._jwt_secret, config=self._config)
+        grant_table(function.role, tables.chat, access.actions, query_indexes=access.query_indexes)
+        if access.reads_users:
+            function.add_environment(Env.USERS_TABLE, tables.users.table_name)
+            grant_table(function.role, tables.users, USERS_TABLE_ACTIONS)
+        grant_token_access(function, secret=self._data.jwt_secret, config=self._config)
 
         integration = integrations.HttpLambdaIntegration(f"{name}Integration", function.function)
         for route in routes:

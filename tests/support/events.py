@@ -91,3 +91,98 @@ def http_event(
     if authorizer is not None:
         event["requestContext"]["authorizer"] = authorizer
     return event
+
+
+WS_API_ID = "ws1234abcd"
+WS_STAGE = "dev"
+WS_DOMAIN = f"{WS_API_ID}.execute-api.us-east-1.amazonaws.com"
+# What Lambda gets in WEBSOCKET_ENDPOINT: the stage's https callback URL.
+WS_CALLBACK_URL = f"https://{WS_DOMAIN}/{WS_STAGE}"
+
+_WS_EVENT_TYPES = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}
+
+
+def ws_connection_id() -> str:
+    """An id shaped like API Gateway's (12 random bytes, base64: e.g. ``L0SM9cOFvHcCIhw=``)."""
+    return base64.b64encode(uuid.uuid4().bytes[:10]).decode()
+
+
+def ws_event(
+    route_key: str,
+    connection_id: str,
+    *,
+    query: dict[str, str] | None = None,
+    body: Any = None,
+    raw_body: str | None = None,
+    is_base64: bool = False,
+    connected_at_ms: int | None = None,
+    disconnect_status: int = 1001,
+    source_ip: str = "203.0.113.10",
+) -> dict[str, Any]:
+    """An API Gateway WebSocket event as Lambda receives it (`$connect`, `$disconnect` or a message route).
+
+    `$connect` carries the handshake's headers and query string; `$disconnect` the close code;
+    message routes (``$default`` or a named one) the frame as ``body``.
+    """
+    now = time.time()
+    connected_at = connected_at_ms if connected_at_ms is not None else int(now * 1000)
+    event_type = _WS_EVENT_TYPES.get(route_key, "MESSAGE")
+    context: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": base64.b64encode(uuid.uuid4().bytes[:9]).decode(),
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "messageDirection": "IN",
+        "stage": WS_STAGE,
+        "connectedAt": connected_at,
+        "requestTimeEpoch": int(now * 1000),
+        "identity": {"sourceIp": source_ip, "userAgent": "pytest-websocket"},
+        "requestId": base64.b64encode(uuid.uuid4().bytes[:9]).decode(),
+        "domainName": WS_DOMAIN,
+        "connectionId": connection_id,
+        "apiId": WS_API_ID,
+    }
+    event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": is_base64}
+    if event_type == "CONNECT":
+        headers = {
+            "Host": WS_DOMAIN,
+            "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits",
+            "Sec-WebSocket-Key": base64.b64encode(uuid.uuid4().bytes).decode(),
+            "Sec-WebSocket-Version": "13",
+            "X-Amzn-Trace-Id": f"Root=1-{int(now):08x}-{uuid.uuid4().hex[:24]}",
+            "X-Forwarded-For": source_ip,
+            "X-Forwarded-Port": "443",
+            "X-Forwarded-Proto": "https",
+        }
+        event["headers"] = headers
+        event["multiValueHeaders"] = {key: [value] for key, value in headers.items()}
+        if query:
+            event["queryStringParameters"] = dict(query)
+            event["multiValueQueryStringParameters"] = {key: [value] for key, value in query.items()}
+    elif event_type == "DISCONNECT":
+        headers = {"Host": WS_DOMAIN, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+        event["headers"] = headers
+        event["multiValueHeaders"] = {key: [value] for key, value in headers.items()}
+        context["disconnectStatusCode"] = disconnect_status
+        context["disconnectReason"] = "Client-side close frame status not set" if disconnect_status == 1005 else ""
+    else:
+        context["messageId"] = base64.b64encode(uuid.uuid4().bytes[:9]).decode()
+        if raw_body is not None:
+            event["body"] = raw_body
+        elif body is not None:
+            event["body"] = json.dumps(body)
+    return event
+
+
+def dynamodb_stream_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
+    """Records as DynamoDB Streams' GetRecords returns them (e.g. from moto), wrapped the way Lambda's
+    event source mapping delivers them: ``eventSourceARN`` added and the creation time in epoch seconds.
+    """
+    wrapped = []
+    for record in records:
+        body = dict(record["dynamodb"])
+        created = body.get("ApproximateCreationDateTime")
+        if created is not None and not isinstance(created, int | float):
+            body["ApproximateCreationDateTime"] = int(created.timestamp())
+        wrapped.append({**record, "dynamodb": body, "eventSourceARN": stream_arn})
+    return {"Records": wrapped}

@@ -1,0 +1,219 @@
+"""From an opened upload to the variants' pixels: decode once, at the smallest useful scale.
+
+The costs that matter on a 12 MP photo, and what this module does about each:
+
+- Decoding the full JPEG is the largest cost. ``Image.draft`` asks libjpeg to scale by 1/2,
+  1/4 or 1/8 in the DCT domain while decoding, to the smallest scale that is still at least
+  the largest variant, so a 4000x3000 photo decodes straight to 2000x1500.
+- Every later step runs on that reduced image or smaller: one resample to the largest variant,
+  then each smaller variant from the largest (not from the full image; from the largest rather
+  than from the next larger one, which measured 0.6 dB closer to a full-image resize for
+  "small" at 5 % more work), and the colour conversion and EXIF rotation on the largest
+  variant only (mode conversion and transparency flattening run band by band on the way).
+- Each resample is split into bands of rows resized on all vCPUs (``resample``).
+
+Colour: embedded ICC profiles are converted to sRGB (CMYK included); images without one are
+taken as sRGB, as browsers do. Transparency is flattened onto white. Only the first frame of
+an animated GIF is used: a still variant of an animation is what the contract's JPEG outputs
+can carry. No metadata (EXIF with its GPS position, XMP, comments, ICC) is copied to the
+variants.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from itertools import pairwise
+
+from PIL import Image, ImageCms
+
+from runtime.pipeline.imaging.config import VariantSpec
+from runtime.pipeline.imaging.decode import SWAPPING_ORIENTATIONS, profile_description, refusing_bad_images
+from runtime.pipeline.imaging.models import ImageInfo
+from runtime.pipeline.imaging.probe import ImageFormat
+from runtime.pipeline.imaging.workers import cpu_count, pool
+
+# Downscaling filter. LANCZOS from the draft-decoded image matches a LANCZOS resize of the
+# full image to ~45 dB PSNR (see docs/benchmarks.md).
+RESAMPLE = Image.Resampling.LANCZOS
+WHITE = (255, 255, 255)
+
+# Transposition that displays an image stored with a given EXIF orientation upright.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Below this many rows per band, a thread costs more than it saves.
+_MIN_BAND_ROWS = 128
+# Rows cropped at once for the horizontal pass: bounds the copies held, keeps the cores busy.
+_HORIZONTAL_BAND_ROWS = 256
+_HIGH_DEPTH_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+def fit_inside(width: int, height: int, box_width: int, box_height: int) -> tuple[int, int]:
+    """The largest size with the same aspect that fits the box; never larger than the original."""
+    if width <= box_width and height <= box_height:
+        return width, height
+    scale = min(box_width / width, box_height / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def variant_sizes(info: ImageInfo, specs: Sequence[VariantSpec]) -> list[tuple[int, int]]:
+    """Each variant's size as displayed (after the EXIF orientation)."""
+    return [fit_inside(info.width, info.height, spec.max_width, spec.max_height) for spec in specs]
+
+
+def render_variants(image: Image.Image, info: ImageInfo, specs: Sequence[VariantSpec]) -> list[Image.Image]:
+    """Decode ``image`` (opened, not yet loaded) and return one sRGB ``RGB`` image per spec,
+    in the order of ``specs``."""
+    sizes = variant_sizes(info, specs)
+    # Same aspect ratio throughout, so the variant with the most pixels contains every other.
+    first = max(range(len(sizes)), key=lambda index: sizes[index][0] * sizes[index][1])
+    width, height = sizes[first]
+    first_stored = (height, width) if info.orientation in SWAPPING_ORIENTATIONS else (width, height)
+    if info.format is ImageFormat.JPEG:
+        image.draft(image.mode, first_stored)
+    with refusing_bad_images():
+        image.load()
+    icc_profile = image.info.get("icc_profile")
+    largest = _to_srgb(resample(image, first_stored, prepare=_opaque), icc_profile)
+    if info.orientation in _TRANSPOSE:
+        largest = largest.transpose(_TRANSPOSE[info.orientation])
+    largest.info = {}
+    return [largest if index == first else resample(largest, size) for index, size in enumerate(sizes)]
+
+
+def resample(
+    image: Image.Image, size: tuple[int, int], prepare: Callable[[Image.Image], Image.Image] | None = None
+) -> Image.Image:
+    """``image`` resized to ``size``: a horizontal pass, then a vertical one, each cut into
+    bands of rows resized in parallel (Pillow releases the GIL while it resamples).
+
+    ``prepare`` is a per-pixel conversion (mode, transparency) applied to each band before it
+    is resized, so the converted image never exists at full size.
+
+    The passes are run explicitly, in this order, because Pillow picks the order of a single
+    ``resize`` by cost, which would differ between a band and the whole image (and rounding
+    between the passes differs with the order). Bands of the horizontal pass are independent
+    rows, cropped a few at a time (so no full-size copy is ever held); bands of the vertical
+    pass are resized from a box of the whole intermediate image, so the filter reads across
+    band edges exactly as it does for the whole image.
+    """
+    original = image
+    convert = prepare or (lambda band: band)
+    width, height = size
+    if image.width == width:
+        image = convert(image)
+    else:
+        source = image
+        band_mode = convert(source.crop((0, 0, 1, 1))).mode
+        image = _in_bands(
+            source.height,
+            _HORIZONTAL_BAND_ROWS,
+            lambda top, bottom: convert(source.crop((0, top, source.width, bottom))).resize(
+                (width, bottom - top), RESAMPLE
+            ),
+            (width, source.height),
+            band_mode,
+        )
+    if image.height != height:
+        source, scale = image, image.height / height
+        image = _in_bands(
+            height,
+            max(_MIN_BAND_ROWS, -(-height // cpu_count())),
+            lambda top, bottom: source.resize(
+                (width, bottom - top), RESAMPLE, box=(0.0, top * scale, float(width), bottom * scale)
+            ),
+            size,
+            source.mode,
+        )
+    return image.copy() if image is original else image
+
+
+def _in_bands(
+    rows: int,
+    band_rows: int,
+    render_band: Callable[[int, int], Image.Image],
+    size: tuple[int, int],
+    mode: str,
+) -> Image.Image:
+    """Assemble an image of ``size`` from bands of ``band_rows`` rows, rendered in parallel
+    (one after the other on a single vCPU: the same bands, the same pixels)."""
+    if rows <= band_rows:
+        return render_band(0, rows)
+    bounds = [*range(0, rows, band_rows), rows]
+    out = Image.new(mode, size)
+
+    def render(edges: tuple[int, int]) -> Image.Image:
+        return render_band(*edges)
+
+    bands = pool().map(render, pairwise(bounds)) if cpu_count() > 1 else map(render, pairwise(bounds))
+    for top, band in zip(bounds, bands, strict=False):
+        out.paste(band, (0, top))
+    return out
+
+
+def _opaque(image: Image.Image) -> Image.Image:
+    """``RGB``, ``L`` or ``CMYK``: palettes expanded (Pillow would only resample them
+    nearest-neighbour), deep greys scaled to 8 bits, transparency flattened onto white."""
+    mode = image.mode
+    has_key = image.info.get("transparency") is not None
+    if mode == "P":
+        image = image.convert("RGBA" if has_key else "RGB")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    elif mode == "1":
+        image = image.convert("L")
+    elif mode in _HIGH_DEPTH_MODES:
+        # 16-bit grey: keep the top 8 bits (Pillow's own conversion clips instead of scaling).
+        image = image.point(lambda value: value / 256).convert("L") if mode != "F" else image.convert("L")
+    elif mode in ("L", "RGB") and has_key:
+        image = image.convert("LA" if mode == "L" else "RGBA")
+    elif mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        image = image.convert("RGB")
+    if image.mode in ("LA", "RGBA"):
+        return _flatten(image)
+    return image
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    flat_mode = image.mode[:-1]
+    flat = Image.new(flat_mode, image.size, 255 if flat_mode == "L" else WHITE)
+    flat.paste(image.convert(flat_mode), mask=image.getchannel("A"))
+    return flat
+
+
+def _to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """``RGB`` in sRGB: grey expanded, CMYK converted, embedded ICC profiles applied."""
+    if image.mode == "CMYK":
+        transform = _transform(icc_profile, "CMYK") if icc_profile else None
+        return transform.apply(image) if transform else image.convert("RGB")
+    if image.mode != "RGB":
+        return image.convert("RGB")
+    description = profile_description(icc_profile)
+    if icc_profile and description and "srgb" not in description.lower():
+        transform = _transform(icc_profile, "RGB")
+        if transform is not None:
+            return transform.apply(image)
+    return image
+
+
+@lru_cache(maxsize=16)
+def _transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
+    """A cached profile-to-sRGB transform; ``None`` if the embedded profile is unusable."""
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        return ImageCms.buildTransform(source, _srgb(), mode, "RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))

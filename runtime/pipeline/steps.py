@@ -1,0 +1,169 @@
+"""The state machine's work, step by step, free of Lambda: S3 keys in, S3 keys and records out.
+
+Steps share nothing but S3 and the image record. Validate reads the upload, Resize writes
+un-watermarked variants under ``processing/`` in the uploads bucket, Watermark writes the final
+variants under ``variants/`` in the images bucket (the only place clients get URLs for), and
+Record marks the image COMPLETED and tells its owner. A failure anywhere is caught by the state
+machine and handed to ``fail``, which marks the image FAILED with a reason a user can read and
+removes any variant already written, so nothing lands in the output bucket for a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from runtime.common.errors import ConflictError
+from runtime.pipeline.imaging import ImageLimits, InvalidImageError, WatermarkConfig, resize_image, validate_image
+from runtime.pipeline.imaging import watermark_variant as apply_watermark_to
+from runtime.pipeline.storage import ObjectStore, staging_key, variant_key
+from runtime.uploads.models import ImageStatus
+
+GENERIC_FAILURE = "the image could not be processed"
+VARIANT_SIZES = ("small", "medium", "large")
+
+
+class ImageJob(BaseModel):
+    """The execution input the orchestrator starts every run with."""
+
+    bucket: str
+    key: str
+    owner_id: str
+    image_id: str
+    size: int = 0
+
+
+class StagedVariant(BaseModel):
+    size: str
+    width: int
+    height: int
+    key: str
+    file_size: int = Field(default=0, ge=0)
+
+
+class ImageRecords(Protocol):
+    def update_status(
+        self,
+        owner_id: str,
+        image_id: str,
+        *,
+        status: ImageStatus,
+        expected: tuple[ImageStatus, ...],
+        attributes: dict[str, Any] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> dict[str, Any]: ...
+
+
+class OwnerNotifier(Protocol):
+    def notify_user(self, user_id: str, frame: dict[str, Any]) -> int: ...
+
+
+class Announcer(Protocol):
+    def image_processed(self, message: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class PipelineSteps:
+    records: ImageRecords
+    objects: ObjectStore
+    images_bucket: str
+    limits: ImageLimits
+    watermark: WatermarkConfig
+    notifier: OwnerNotifier
+    announcer: Announcer
+    clock: Callable[[], float] = time.time
+
+    def validate(self, job: ImageJob) -> dict[str, Any]:
+        # Any earlier state may precede a run: a re-upload to the same key reprocesses the image.
+        self.records.update_status(
+            job.owner_id,
+            job.image_id,
+            status=ImageStatus.PROCESSING,
+            expected=tuple(ImageStatus),
+            attributes={"processing_started_at": int(self.clock())},
+            remove=("ttl", "error"),
+        )
+        info = validate_image(self._read(job), self.limits)
+        return {"metadata": info.metadata.model_dump(mode="json", by_alias=True), "animated": info.animated}
+
+    def resize(self, job: ImageJob) -> dict[str, Any]:
+        processed = resize_image(self._read(job), self.limits)
+        staged = []
+        for variant in processed.variants:
+            key = staging_key(job.owner_id, job.image_id, variant.name)
+            self.objects.put_jpeg(job.bucket, key, variant.data)
+            staged.append(StagedVariant(size=variant.name, width=variant.width, height=variant.height, key=key))
+        return {"variants": [v.model_dump() for v in staged]}
+
+    def add_watermark(self, job: ImageJob, staged: list[StagedVariant]) -> dict[str, Any]:
+        final = []
+        for variant in staged:
+            original = self.objects.get(job.bucket, variant.key, max_bytes=self.limits.max_bytes)
+            jpeg = apply_watermark_to(original, self.watermark)
+            key = variant_key(job.owner_id, job.image_id, variant.size)
+            self.objects.put_jpeg(self.images_bucket, key, jpeg)
+            final.append(variant.model_copy(update={"key": key, "file_size": len(jpeg)}))
+        self.objects.delete(job.bucket, [v.key for v in staged])
+        return {"variants": [v.model_dump() for v in final]}
+
+    def record(self, job: ImageJob, metadata: dict[str, Any], variants: list[StagedVariant]) -> dict[str, Any]:
+        now = int(self.clock())
+        self.records.update_status(
+            job.owner_id,
+            job.image_id,
+            status=ImageStatus.COMPLETED,
+            expected=(ImageStatus.PROCESSING,),
+            attributes={
+                "metadata": metadata,
+                "variants": [v.model_dump() for v in variants],
+                "completed_at": now,
+            },
+        )
+        self._tell(job, ImageStatus.COMPLETED)
+        return {"status": ImageStatus.COMPLETED.value}
+
+    def fail(self, job: ImageJob, error: dict[str, Any] | None) -> dict[str, Any]:
+        reason = user_reason(error)
+        self.objects.delete(self.images_bucket, [variant_key(job.owner_id, job.image_id, s) for s in VARIANT_SIZES])
+        try:
+            self.records.update_status(
+                job.owner_id,
+                job.image_id,
+                status=ImageStatus.FAILED,
+                expected=(ImageStatus.UPLOADED, ImageStatus.PROCESSING),
+                attributes={"error": reason, "failed_at": int(self.clock())},
+                remove=("ttl",),
+            )
+        except ConflictError:
+            # No record (it expired unclaimed) or it already finished: nothing of the user's to mark.
+            return {"status": ImageStatus.FAILED.value, "error": reason, "recorded": False}
+        self._tell(job, ImageStatus.FAILED)
+        return {"status": ImageStatus.FAILED.value, "error": reason, "recorded": True}
+
+    def _read(self, job: ImageJob) -> bytes:
+        # One byte past the limit is enough to know the upload is too large.
+        return self.objects.get(job.bucket, job.key, max_bytes=self.limits.max_bytes)
+
+    def _tell(self, job: ImageJob, status: ImageStatus) -> None:
+        frame = {"action": "IMAGE_PROCESSED", "imageId": job.image_id, "status": status.value}
+        self.notifier.notify_user(job.owner_id, frame)
+        self.announcer.image_processed({**frame, "ownerId": job.owner_id})
+
+
+def user_reason(error: dict[str, Any] | None) -> str:
+    """What the user is told: our own validation message, never an internal error's text."""
+    if not error:
+        return GENERIC_FAILURE
+    if error.get("Error") != InvalidImageError.__name__:
+        return GENERIC_FAILURE
+    try:
+        cause = json.loads(error.get("Cause") or "{}")
+    except ValueError:
+        return GENERIC_FAILURE
+    message = cause.get("errorMessage") if isinstance(cause, dict) else None
+    return str(message)[:300] if message else GENERIC_FAILURE
