@@ -12,14 +12,21 @@ from typing import Any
 import pytest
 
 from runtime.calls import handler as calls_handler
+from runtime.chat.logic import ChatService
+from runtime.chat.repository import ChatRepository
 from runtime.common.errors import ConflictError
 from runtime.realtime.chat_store import CallSettler, ChatReader
-from runtime.realtime.message_writer import DynamoMessageWriter
+from runtime.realtime.chat_writer import ChatServiceWriter
 from runtime.realtime.models import CallStatus as RealtimeCallStatus
 from runtime.realtime.models import Conversation as RealtimeConversation
 from runtime.realtime.models import Message as RealtimeMessage
 from runtime.realtime.models import MessageDraft
 from tests.runtime.chat.conftest import Api, User
+
+
+def _socket_writer(api: Api) -> ChatServiceWriter:
+    """What the WebSocket router writes `sendMessage` with (see runtime/realtime/handler.py)."""
+    return ChatServiceWriter(ChatService(ChatRepository(api.chat_table, api.dynamodb)))
 
 
 def _markers(api: Api, user: User) -> set[str]:
@@ -141,7 +148,7 @@ def test_a_client_message_id_used_over_the_websocket_is_honoured_over_http(api: 
     conversation = RealtimeConversation(
         conversation_id=created["conversation_id"], tenant_id=alice.tenant, participant_ids=(alice.user_id, bob.user_id)
     )
-    writer = DynamoMessageWriter(api.dynamodb, api.chat_table)
+    writer = _socket_writer(api)
     draft = MessageDraft(
         conversation_id=created["conversation_id"],
         sender_id=alice.user_id,
@@ -173,7 +180,7 @@ def test_a_client_message_id_used_over_http_is_honoured_over_the_websocket(api: 
         content="retried over the socket",
         client_message_id="h-1",
     )
-    again = DynamoMessageWriter(api.dynamodb, api.chat_table).write(draft, conversation, now_ms=1_900_000_000_000)
+    again = _socket_writer(api).write(draft, conversation, now_ms=1_900_000_000_000)
     assert again.message_id == sent.body["message_id"]
     assert again.content == "sent over http"
     # Both sides list the same history: one message.
