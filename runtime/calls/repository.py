@@ -7,24 +7,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from runtime.calls.models import Call, CallStatus
+from runtime.chat.keys import (
+    ACTIVE_CALL_MARKER_TTL_SECONDS,
+    CALL_SK,
+    META,
+    active_call_sk,
+    call_pk,
+    conversation_pk,
+    user_pk,
+)
 from runtime.chat.models import Conversation, Message, Page
-from runtime.chat.repository import META, ChatRepository, ConditionFailedError, Write, conversation_pk, user_pk
+from runtime.chat.repository import ChatRepository, ConditionFailedError, Write
 from runtime.common.errors import ConflictError
 from runtime.common.names import Attr, Index, IndexAttr
-
-CALL_SK = "CALL"
-ACTIVE_CALL_PREFIX = "ACTIVECALL#"
-# Markers outlive any real call; the TTL only sweeps what a crashed writer left behind.
-ACTIVE_CALL_MARKER_TTL_SECONDS = 24 * 3600
-
-
-def call_pk(call_id: str) -> str:
-    return f"CALL#{call_id}"
 
 
 def active_call_key(user_id: str, call_id: str) -> tuple[str, str]:
     """The marker that lets a disconnect find the live calls a user is in (docs/data-model.md)."""
-    return user_pk(user_id), f"{ACTIVE_CALL_PREFIX}{call_id}"
+    return user_pk(user_id), active_call_sk(call_id)
 
 
 class CallRepository:

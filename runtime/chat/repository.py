@@ -16,14 +16,22 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from runtime.chat.keys import (
+    META,
+    MSG_PREFIX,
+    activity_sk,
+    client_message_sk,
+    conversation_pk,
+    message_sk,
+    type_pk,
+    user_pk,
+)
 from runtime.chat.models import Conversation, ConversationSummary, Message, Page
 from runtime.common.dynamo import THROTTLING_CODES, error_code, from_item, raise_for_client_error, to_item, to_values
 from runtime.common.errors import BadRequestError, ConflictError, ThrottledError
 from runtime.common.names import Attr, Index, IndexAttr
 from runtime.common.pagination import decode_token, encode_token
 
-META = "META"
-MSG_PREFIX = "MSG#"
 TRANSACT_ATTEMPTS = 4
 # Cancellation reasons that say "try again", not "your condition is false".
 _RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
@@ -36,30 +44,6 @@ Write = dict[str, Any]
 def default_client() -> Any:
     """One DynamoDB client per container, created on first use (never at import, never per request)."""
     return boto3.client("dynamodb")
-
-
-def conversation_pk(conversation_id: str) -> str:
-    return f"CONV#{conversation_id}"
-
-
-def user_pk(user_id: str) -> str:
-    return f"USER#{user_id}"
-
-
-def message_sk(created_at_ms: int, message_id: str) -> str:
-    return f"{MSG_PREFIX}{created_at_ms:013d}#{message_id}"
-
-
-def type_pk(conversation_id: str, message_type: str) -> str:
-    return f"CONV#{conversation_id}#TYPE#{message_type}"
-
-
-def client_message_sk(sender_id: str, client_message_id: str) -> str:
-    return f"CMID#{sender_id}#{client_message_id}"
-
-
-def activity_sk(activity_ms: int, conversation_id: str) -> str:
-    return f"{activity_ms:013d}#{conversation_id}"
 
 
 class ConditionFailedError(ConflictError):

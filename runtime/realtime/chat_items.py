@@ -12,46 +12,16 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from runtime.chat.keys import (
+    ACTIVE_CALL_MARKER_TTL_SECONDS,
+    active_call_sk,
+    conversation_pk,
+    message_sk,
+    user_pk,
+)
 from runtime.common.names import Attr, IndexAttr
 from runtime.realtime.exceptions import PoisonRecordError
 from runtime.realtime.models import Call, CallStatus, Conversation, Message, public_view
-
-META = "META"
-CALL_SK = "CALL"
-MSG_PREFIX = "MSG#"
-CMID_PREFIX = "CMID#"
-ACTIVE_CALL_PREFIX = "ACTIVECALL#"
-CALL_PK_PREFIX = "CALL#"
-# Markers outlive any real call; the TTL only sweeps what a crashed writer left behind.
-ACTIVE_CALL_MARKER_TTL_SECONDS = 24 * 3600
-
-
-def conversation_pk(conversation_id: str) -> str:
-    return f"CONV#{conversation_id}"
-
-
-def user_pk(user_id: str) -> str:
-    return f"USER#{user_id}"
-
-
-def message_sk(created_at_ms: int, message_id: str) -> str:
-    return f"{MSG_PREFIX}{created_at_ms:013d}#{message_id}"
-
-
-def claim_sk(sender_id: str, client_message_id: str) -> str:
-    return f"{CMID_PREFIX}{sender_id}#{client_message_id}"
-
-
-def call_pk(call_id: str) -> str:
-    return f"{CALL_PK_PREFIX}{call_id}"
-
-
-def active_call_sk(call_id: str) -> str:
-    return f"{ACTIVE_CALL_PREFIX}{call_id}"
-
-
-def activity_sk(last_activity_ms: int, conversation_id: str) -> str:
-    return f"{last_activity_ms:013d}#{conversation_id}"
 
 
 def _ids(value: Any) -> Any:

@@ -13,21 +13,19 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runtime.common.dynamo import error_code, from_item, raise_for_client_error, to_item, to_values
-from runtime.common.names import Attr
-from runtime.realtime.chat_items import (
+from runtime.chat.keys import (
     ACTIVE_CALL_PREFIX,
     CALL_SK,
     META,
     active_call_sk,
     activity_sk,
-    call_from_item,
     call_pk,
-    conversation_from_item,
     conversation_pk,
-    message_item,
     user_pk,
 )
+from runtime.common.dynamo import error_code, from_item, raise_for_client_error, to_item, to_values
+from runtime.common.names import Attr
+from runtime.realtime.chat_items import call_from_item, conversation_from_item, message_item
 from runtime.realtime.models import ActiveCallRef, Call, CallStatus, Conversation, Message
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.chat.keys import CALL_PK_PREFIX, CALL_SK, MSG_PREFIX
 from runtime.common.dynamo import from_item
 from runtime.common.names import Attr
 from runtime.common.observability import logger
-from runtime.realtime.chat_items import CALL_PK_PREFIX, CALL_SK, MSG_PREFIX, call_from_item, message_from_item
+from runtime.realtime.chat_items import call_from_item, message_from_item
 from runtime.realtime.delivery import Delivery
 from runtime.realtime.exceptions import DeliveryFailedError, PoisonRecordError
 from runtime.realtime.frames import CallFrame, MessageFrame

@@ -20,12 +20,13 @@ import boto3
 import pytest
 
 from local.assembly import TableSpec
+from runtime.chat.keys import activity_sk, call_pk, conversation_pk, user_pk
 from runtime.common import settings
 from runtime.common.dynamo import to_item
 from runtime.common.names import Env
 from runtime.common.observability import metrics
 from runtime.realtime import clients, handler
-from runtime.realtime.chat_items import active_call_marker, activity_sk, call_pk, conversation_pk, user_pk
+from runtime.realtime.chat_items import active_call_marker
 from runtime.realtime.models import Call, CallStatus
 from tests.runtime.conftest import TokenFactory
 from tests.support.events import WS_CALLBACK_URL, dynamodb_stream_event, lambda_context, ws_connection_id, ws_event

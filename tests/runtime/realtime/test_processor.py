@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
+from runtime.chat.keys import message_sk
 from runtime.realtime import clients
-from runtime.realtime.chat_items import message_sk
 from runtime.realtime.models import CallStatus
 from tests.runtime.realtime.conftest import RecordingConnections, World, emitted_metrics
 
