@@ -7,6 +7,9 @@ STAGE ?= dev
 ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+UV_VERSION := 0.13.8
+# Test processes: one per core (the suite's fixtures are per process, its ports free ones).
+PYTEST_WORKERS ?= auto
 # jsii warns on every start that Node 20 is past end of life; it still works (see shared FACTS).
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
@@ -19,8 +22,10 @@ help: ## List the targets
 $(PY_STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# uv resolves and installs the pinned set in seconds (pip took minutes); pip stays in the venv
+	@# because the Lambda bundler uses it to fetch wheels for the Lambda platform.
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -33,10 +38,10 @@ dev: install ## Start the whole system locally (HTTP :3000, WebSocket :3001, AWS
 	$(PY) -m local $(ARGS)
 
 test: install lint ## Install everything and run every test
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
-test-fast: install ## Run the tests without the slow real-bundle build
-	$(PY) -m pytest -m "not slow"
+test-fast: install ## Run the tests without the slow ones (real bundle build, local runtime)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow"
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
