@@ -15,14 +15,23 @@ import sys
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from pydantic import BaseModel
 
 from runtime.common.http import ErrorBody
 
 TITLE = "Messaging platform HTTP API"
 VERSION = "1.0.0"
 # Every module whose ``app`` serves routes on the HTTP API.
-DOMAIN_MODULES = ("runtime.health.handler", "runtime.auth.handler", "runtime.uploads.handler")
+DOMAIN_MODULES = (
+    "runtime.health.handler",
+    "runtime.auth.handler",
+    "runtime.uploads.handler",
+    "runtime.chat.handler",
+    "runtime.calls.handler",
+    "runtime.rides.handler",
+)
 
 _ERRORS_EVERYWHERE = {
     "400": "Malformed JSON, a wrong field type or a bad parameter",
@@ -42,6 +51,29 @@ def _error_content() -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
 
 
+def _query_model_fields(app: APIGatewayHttpResolver) -> dict[tuple[str, str], dict[str, Any]]:
+    """(path, method) -> each query parameter's full schema, for queries declared as one pydantic model.
+
+    Powertools expands such a model into one parameter per field but keeps only the field's
+    bare type (no bounds, defaults, patterns or choices); the model's own JSON schema has them.
+    """
+    fields: dict[tuple[str, str], dict[str, Any]] = {}
+    for route in (*app._static_routes, *app._dynamic_routes):
+        for param in route.dependant.query_params:
+            model = param.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                fields.setdefault((route.openapi_path, route.method.lower()), {}).update(schema["properties"])
+    return fields
+
+
+def _document_query_models(document: dict[str, Any], app: APIGatewayHttpResolver) -> None:
+    for (path, method), properties in _query_model_fields(app).items():
+        for parameter in document["paths"][path][method].get("parameters", []):
+            if parameter["in"] == "query" and parameter["name"] in properties:
+                parameter["schema"] = properties[parameter["name"]]
+
+
 @cache
 def build_document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
@@ -53,6 +85,7 @@ def build_document() -> dict[str, Any]:
             version=VERSION,
             security_schemes={"bearerAuth": HTTPBearer(bearerFormat="JWT")},
         ).model_dump(mode="json", by_alias=True, exclude_none=True)
+        _document_query_models(document, app)
         for path, operations in document.get("paths", {}).items():
             paths.setdefault(path, {}).update(operations)
         schemas.update(document.get("components", {}).get("schemas", {}))
@@ -66,6 +99,8 @@ def build_document() -> dict[str, Any]:
                 errors.update(_ERRORS_WITH_TOKEN)
             if method != "get":
                 errors.update(_ERRORS_ON_WRITES)
+            if "requestBody" in operation:
+                errors["415"] = "The body is not sent as application/json"
             responses = operation.setdefault("responses", {})
             for status, description in sorted(errors.items()):
                 responses[status] = {"description": description, "content": _error_content()}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from runtime.chat.models import Strict, StringChoice
+from runtime.chat.models import Out, Strict, StringChoice
 
 CallType = Literal["voice", "video"]
 
@@ -31,6 +31,25 @@ class CallAction(StrEnum):
 
 class StartCallRequest(Strict):
     call_type: Annotated[CallType, StringChoice]
+
+
+class CallOut(Out):
+    call_id: str
+    conversation_id: str
+    caller_id: str
+    call_type: CallType
+    status: CallStatus
+    created_at: int
+    connected_at: int | None
+    accepted_by: str | None
+    ended_at: int | None
+    ended_by: str | None
+    duration_seconds: int | None
+
+
+class CallPage(Out):
+    items: list[CallOut]
+    next_token: str | None
 
 
 def seconds(ms: int | None) -> int | None:

@@ -88,6 +88,47 @@ class MessagesQuery(PageQuery):
     type: MessageType | None = None
 
 
+class Out(BaseModel):
+    """A response shape, for the OpenAPI document only: the routes answer with ``view()``.
+
+    Unknown fields are refused so a test holding every ``view()`` to its model fails on drift.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConversationOut(Out):
+    conversation_id: str
+    participant_ids: list[str]
+    title: str | None
+    created_at: int
+
+
+class ConversationSummaryOut(ConversationOut):
+    last_activity_at_ms: int
+
+
+class ConversationPage(Out):
+    items: list[ConversationSummaryOut]
+    next_token: str | None
+
+
+class MessageOut(Out):
+    message_id: str
+    conversation_id: str
+    sender_id: str
+    type: MessageType
+    content: str
+    created_at_ms: int
+    client_message_id: str | None = Field(default=None, description="Present only when the sender gave one")
+    call: dict[str, Any] | None = Field(default=None, description="On call messages: the call after the transition")
+
+
+class MessagePage(Out):
+    items: list[MessageOut]
+    next_token: str | None
+
+
 @dataclass(frozen=True)
 class Conversation:
     conversation_id: str

@@ -14,7 +14,11 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
 from runtime.common.errors import DomainError, UnauthorizedError
@@ -39,6 +43,11 @@ class ErrorBody(BaseModel):
 
 def error_response(status: HTTPStatus | int, message: str) -> Response[Any]:
     return Response(status_code=int(status), content_type=JSON, body={"error": message})
+
+
+def answers(status: HTTPStatus, model: type[BaseModel], description: str) -> dict[int, OpenAPIResponse]:
+    """A route's documented answer (``responses=``), for statuses other than 200 or untyped bodies."""
+    return {int(status): {"description": description, "content": {JSON: {"model": model}}}}
 
 
 def _is_missing_body(error: dict[str, Any]) -> bool:
@@ -129,6 +138,13 @@ def create_resolver(*, allow_origin: str = "*") -> APIGatewayHttpResolver:
         errors = list(error.errors())
         status = HTTPStatus.BAD_REQUEST if any(_is_type_error(e) for e in errors) else HTTPStatus.UNPROCESSABLE_ENTITY
         return error_response(status, _describe(errors))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json(_: RequestUnsupportedContentType) -> Response[Any]:
+        # Powertools reads a body only as JSON, a form or multipart; anything else would be a 500.
+        return error_response(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "request body must be JSON (Content-Type: application/json)"
+        )
 
     @app.not_found
     def _not_found(_: Exception) -> Response[Any]:

@@ -14,10 +14,11 @@ import time
 import uuid
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,12 +27,20 @@ from runtime.calls.logic import CallService
 from runtime.calls.repository import CallRepository
 from runtime.chat.logic import ChatService
 from runtime.chat.repository import ChatRepository, UserDirectory
-from runtime.common.http import AUTHENTICATED, BEARER, JSON, create_resolver, current_identity
+from runtime.common.http import BEARER, JSON, answers, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
-from runtime.common.parsing import parse_body, parse_query
 from runtime.common.settings import FunctionSettings, load
 from runtime.rides.logic import RideService, ride_message_view
-from runtime.rides.models import CreateBookingRequest, GetMessagesQuery, MakeCallRequest, SendRideMessageRequest
+from runtime.rides.models import (
+    BookingOut,
+    CreateBookingRequest,
+    GetMessagesQuery,
+    MakeCallRequest,
+    RideCallOut,
+    RideMessageOut,
+    RideMessagePage,
+    SendRideMessageRequest,
+)
 from runtime.rides.repository import BookingRepository
 
 app = create_resolver()
@@ -64,18 +73,30 @@ def _created(created: bool) -> HTTPStatus:
     return HTTPStatus.CREATED if created else HTTPStatus.OK
 
 
-@app.post(f"{BASE}/bookings", middlewares=AUTHENTICATED, security=BEARER)
-def create_booking() -> Response[Any]:
-    request = parse_body(app, CreateBookingRequest)
+@app.post(
+    f"{BASE}/bookings",
+    security=BEARER,
+    responses={
+        **answers(HTTPStatus.CREATED, BookingOut, "Booking created"),
+        **answers(HTTPStatus.OK, BookingOut, "The same booking again: the existing one, unchanged"),
+    },
+)
+def create_booking(request: Annotated[CreateBookingRequest, Body()]) -> Response[Any]:
     booking, created = ride_service().create_booking(
         current_identity(app), request.booking_code, request.driver_id, request.passenger_id
     )
     return Response(status_code=_created(created), content_type=JSON, body=booking.view())
 
 
-@app.post(f"{BASE}/send_message", middlewares=AUTHENTICATED, security=BEARER)
-def send_message() -> Response[Any]:
-    request = parse_body(app, SendRideMessageRequest)
+@app.post(
+    f"{BASE}/send_message",
+    security=BEARER,
+    responses={
+        **answers(HTTPStatus.CREATED, RideMessageOut, "Message sent"),
+        **answers(HTTPStatus.OK, RideMessageOut, "A repeated client_message_id: the first message, unchanged"),
+    },
+)
+def send_message(request: Annotated[SendRideMessageRequest, Body()]) -> Response[Any]:
     booking, message, created = ride_service().send_message(
         current_identity(app),
         request.booking_code,
@@ -89,9 +110,15 @@ def send_message() -> Response[Any]:
     return Response(status_code=_created(created), content_type=JSON, body=ride_message_view(booking, message))
 
 
-@app.post(f"{BASE}/make_call", middlewares=AUTHENTICATED, security=BEARER)
-def make_call() -> Response[Any]:
-    request = parse_body(app, MakeCallRequest)
+@app.post(
+    f"{BASE}/make_call",
+    security=BEARER,
+    responses={
+        **answers(HTTPStatus.CREATED, RideCallOut, "Call initiated"),
+        **answers(HTTPStatus.OK, RideCallOut, "The call after the transition"),
+    },
+)
+def make_call(request: Annotated[MakeCallRequest, Body()]) -> Response[Any]:
     booking, call, created = ride_service().make_call(
         current_identity(app), request.booking_code, request.action, request.caller, request.call_type
     )
@@ -100,9 +127,8 @@ def make_call() -> Response[Any]:
     return Response(status_code=_created(created), content_type=JSON, body=body)
 
 
-@app.get(f"{BASE}/get_message", middlewares=AUTHENTICATED, security=BEARER)
-def get_message() -> dict[str, Any]:
-    query = parse_query(app, GetMessagesQuery)
+@app.get(f"{BASE}/get_message", security=BEARER, responses=answers(HTTPStatus.OK, RideMessagePage, "Newest first"))
+def get_message(query: Annotated[GetMessagesQuery, Query()]) -> dict[str, Any]:
     booking, page = ride_service().messages(
         current_identity(app),
         query.booking_code,

@@ -5,10 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
-from runtime.calls.models import CallType
-from runtime.chat.models import ClientMessageId, MessageContent, MessageType, PageQuery, Strict, StringChoice, UserId
+from runtime.calls.models import CallOut, CallType
+from runtime.chat.models import (
+    ClientMessageId,
+    MessageContent,
+    MessageOut,
+    MessageType,
+    Out,
+    PageQuery,
+    Strict,
+    StringChoice,
+    UserId,
+)
 
 Role = Literal["driver", "passenger"]
 CallActionName = Literal["initiate", "accept", "reject", "end"]
@@ -44,6 +54,28 @@ class MakeCallRequest(Strict):
 class GetMessagesQuery(PageQuery):
     booking_code: BookingCode
     message_type: MessageType | None = None
+
+
+class BookingOut(Out):
+    booking_code: str
+    conversation_id: str
+    driver_id: str
+    passenger_id: str
+    created_at: int
+
+
+class RideMessageOut(MessageOut):
+    booking_code: str
+    sender: Role | None = Field(description="The sender's role in the booking; null for the dispatch system")
+
+
+class RideMessagePage(Out):
+    items: list[RideMessageOut]
+    next_token: str | None
+
+
+class RideCallOut(CallOut):
+    booking_code: str
 
 
 @dataclass(frozen=True)

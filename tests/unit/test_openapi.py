@@ -45,3 +45,21 @@ def test_document_is_valid_json_with_contract_paths() -> None:
         "/images",
         "/images/{imageId}",
     } <= set(document["paths"])
+
+
+def test_chat_calls_and_rides_document_their_requests() -> None:
+    paths = openapi.build_document()["paths"]
+    body = paths["/conversations/{conversation_id}/messages"]["post"]
+    assert body["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SendMessageRequest"
+    }
+    assert body["security"] == [{"bearerAuth": []}]
+    assert {"200", "201", "401"} <= set(body["responses"])
+    assert [p["name"] for p in paths["/calls/{call_id}/accept"]["post"]["parameters"]] == ["call_id"]
+    for path in ("/conversations", "/api/v1/bookings", "/api/v1/send_message", "/api/v1/make_call"):
+        assert "requestBody" in paths[path]["post"], path
+    # A query declared as one model keeps its bounds and choices in the document.
+    query = {p["name"]: p for p in paths["/api/v1/get_message"]["get"]["parameters"]}
+    assert query["limit"]["schema"]["maximum"] == 100
+    assert query["booking_code"]["required"] is True
+    assert query["message_type"]["schema"]["anyOf"][0]["enum"] == ["text", "call", "system"]

@@ -1,0 +1,27 @@
+"""A body sent with a content type other than JSON is the contract's error shape, not a 500."""
+
+from __future__ import annotations
+
+import json
+
+from runtime.chat import handler as chat_handler
+from tests.runtime.conftest import TokenFactory
+from tests.support.events import http_event, lambda_context
+
+USER = "0b7e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def test_a_body_that_is_not_json_is_415_after_the_token_check(token_factory: TokenFactory) -> None:
+    body = {"participant_ids": [USER]}
+    plain = {"content-type": "text/plain"}
+    anonymous = chat_handler.lambda_handler(
+        http_event("POST", "/conversations", body=body, headers=plain), lambda_context()
+    )
+    assert anonymous["statusCode"] == 401
+
+    headers = {**plain, "authorization": f"Bearer {token_factory(USER)}"}
+    response = chat_handler.lambda_handler(
+        http_event("POST", "/conversations", body=body, headers=headers), lambda_context()
+    )
+    assert response["statusCode"] == 415
+    assert json.loads(response["body"]) == {"error": "request body must be JSON (Content-Type: application/json)"}
