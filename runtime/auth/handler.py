@@ -1,8 +1,8 @@
 """The auth function: register / login / profile / email codes, and `GET /users?email=`.
 
 Only parsing and response shaping happen here; the rules are in ``logic``. Public routes
-(register, login, codes) take no token; the others verify the bearer token in-function
-(``AUTHENTICATED``) so a bad token is the contract's 401 with CORS headers.
+(register, login, codes) take no token; the others declare ``security=BEARER``, so the bearer
+token is verified in-function before anything else and a bad token is the contract's 401.
 
 The tracer never records responses (``capture_response=False``): they carry access tokens.
 """

@@ -158,19 +158,12 @@ def create_resolver(*, allow_origin: str = "*") -> APIGatewayHttpResolver:
     return app
 
 
-def require_identity(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Route middleware for routes that authenticate without declaring ``security`` (prefer BEARER)."""
-    _authenticate(app)
-    return next_middleware(app)
-
-
-AUTHENTICATED = [require_identity]
 # ``security=BEARER`` on a route: the token is verified before anything else, and documented.
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def current_identity(app: APIGatewayHttpResolver) -> Identity:
-    """The caller that ``require_identity`` verified for this request."""
+    """The caller whose bearer token was verified for this request (routes declaring ``security=BEARER``)."""
     identity = app.context.get("identity")
     if not isinstance(identity, Identity):
         raise UnauthorizedError("authentication required")

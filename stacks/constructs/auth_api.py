@@ -11,16 +11,12 @@ from constructs import Construct
 from runtime.common.names import Env
 from stacks.config import StageConfig
 from stacks.constructs.python_function import PythonFunction
-from stacks.constructs.tokens import grant_token_access
+from stacks.constructs.tokens import IN_FUNCTION_AUTH_REASON, grant_token_access
 from stacks.data_stack import DataStack
 
 _PUBLIC_REASON = (
     "Signing up, signing in and the email-code routes are how a caller without a token gets one; "
     "they are public by design, rate-limited by the stage throttle, bounded code guesses and argon2 cost."
-)
-_IN_FUNCTION_REASON = (
-    "Bearer tokens are verified in the function (runtime.common.http.require_identity) so that "
-    "failures answer the contract's 401 JSON with CORS headers, which an HTTP API authorizer cannot."
 )
 
 _POST = apigw.HttpMethod.POST
@@ -77,7 +73,7 @@ class AuthApi(Construct):
         self.mail_from.grant_send_email(role)
 
         integration = integrations.HttpLambdaIntegration("AuthIntegration", self.function.function)
-        for routes, reason in ((PUBLIC_ROUTES, _PUBLIC_REASON), (AUTHENTICATED_ROUTES, _IN_FUNCTION_REASON)):
+        for routes, reason in ((PUBLIC_ROUTES, _PUBLIC_REASON), (AUTHENTICATED_ROUTES, IN_FUNCTION_AUTH_REASON)):
             for path, method in routes:
                 for route in http_api.add_routes(path=path, methods=[method], integration=integration):
                     Validations.of(route).acknowledge(Acknowledgment(id="AwsSolutions-APIG4", reason=reason))

@@ -4,8 +4,8 @@ Each function gets exactly the DynamoDB actions its repositories call (never Sca
 BatchWrite; DeleteItem only where calls release their active-call markers) on exactly the
 indexes it queries (``stacks.constructs.table_access``: no ``<table>/index/*``). Items are
 written by transactions, which need Put/Update/DeleteItem on each item. Routes verify the
-bearer token in the function (``runtime.common.http.require_identity``), hence no API
-Gateway authorizer.
+bearer token in the function (routes declare ``security=BEARER``; ``runtime.common.http``),
+hence no API Gateway authorizer.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from runtime.common.names import Env, Index
 from stacks.config import StageConfig
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.table_access import grant_table
-from stacks.constructs.tokens import grant_token_access
+from stacks.constructs.tokens import IN_FUNCTION_AUTH_REASON, grant_token_access
 from stacks.data_stack import DataStack
 
 _ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
@@ -56,11 +56,6 @@ RIDES_ACCESS = Access(
     reads_users=True,
 )
 
-IN_FUNCTION_AUTH = (
-    "The function verifies the bearer token itself (runtime.common.http.require_identity) so that a "
-    "missing or bad token is the contract's 401 with a JSON error and CORS headers, which an HTTP API "
-    "authorizer cannot answer."
-)
 
 _GET = apigw.HttpMethod.GET
 _POST = apigw.HttpMethod.POST
@@ -147,5 +142,7 @@ class ChatApi(Construct):
         integration = integrations.HttpLambdaIntegration(f"{name}Integration", function.function)
         for route in routes:
             for added in self._http_api.add_routes(path=route.path, methods=[route.method], integration=integration):
-                Validations.of(added).acknowledge(Acknowledgment(id="AwsSolutions-APIG4", reason=IN_FUNCTION_AUTH))
+                Validations.of(added).acknowledge(
+                    Acknowledgment(id="AwsSolutions-APIG4", reason=IN_FUNCTION_AUTH_REASON)
+                )
         return function

@@ -10,17 +10,13 @@ from constructs import Construct
 from runtime.common.names import Env
 from stacks.config import StageConfig
 from stacks.constructs.python_function import PythonFunction
-from stacks.constructs.tokens import grant_token_access
+from stacks.constructs.tokens import IN_FUNCTION_AUTH_REASON, grant_token_access
 from stacks.data_stack import DataStack
 from stacks.nag import acknowledge_grant_wildcards
 
 _PUBLIC_REASON = (
     "QR upload sessions are anonymous by design: the unguessable session id is the capability "
     "(CONTRACT.md), and the routes only create, presign and read that one session."
-)
-_IN_FUNCTION_REASON = (
-    "Bearer tokens are verified in the function (runtime.common.http.require_identity) so that "
-    "failures answer the contract's 401 JSON with CORS headers, which an HTTP API authorizer cannot."
 )
 
 
@@ -65,7 +61,7 @@ class UploadsApi(Construct):
             ("/images", apigw.HttpMethod.GET),
             ("/images/{imageId}", apigw.HttpMethod.GET),
         ]
-        for paths, reason in ((public, _PUBLIC_REASON), (authenticated, _IN_FUNCTION_REASON)):
+        for paths, reason in ((public, _PUBLIC_REASON), (authenticated, IN_FUNCTION_AUTH_REASON)):
             for path, method in paths:
                 for route in http_api.add_routes(path=path, methods=[method], integration=integration):
                     Validations.of(route).acknowledge(Acknowledgment(id="AwsSolutions-APIG4", reason=reason))
