@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,46 @@ class Runtime:
             aws_access_key_id=aws["access_key_id"],
             aws_secret_access_key=aws["secret_access_key"],
         )
+
+    def routes(self) -> set[str]:
+        return {
+            resource["Properties"]["RouteKey"]
+            for template in self.templates.values()
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::ApiGatewayV2::Route"
+        }
+
+    def access_token(self, user_id: str | None = None, tenant_id: str = "tenant-e2e") -> str:
+        """A real access token: from ``POST /auth/register`` once that route exists, else signed with
+        the deployed key (from the emulated Secrets Manager) the way the auth code signs it."""
+        user_id = user_id or str(uuid.uuid4())
+        if "POST /auth/register" in self.routes():
+            response = httpx.post(
+                f"{self.output('HttpApiUrl')}/auth/register",
+                json={"email": f"{user_id}@example.com", "password": "E2e-password-1234", "full_name": "E2E"},
+                timeout=30,
+            )
+            token: str = response.json()["access_token"]
+            return token
+        from runtime.common.identity import Identity
+        from runtime.common.tokens import KeyRing, TokenService
+
+        environment = next(
+            resource["Properties"]["Environment"]["Variables"]
+            for template in self.templates.values()
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::Lambda::Function"
+            and "TOKEN_ISSUER" in (resource["Properties"].get("Environment") or {}).get("Variables", {})
+        )
+        secrets = self.aws("secretsmanager")
+        secret = secrets.get_secret_value(SecretId=secrets.list_secrets()["SecretList"][0]["ARN"])["SecretString"]
+        service = TokenService(
+            KeyRing.from_secret(secret),
+            issuer=environment["TOKEN_ISSUER"],
+            audience=environment["TOKEN_AUDIENCE"],
+            ttl_seconds=900,
+        )
+        return service.issue(Identity(user_id=user_id, tenant_id=tenant_id)).access_token
 
     def invocations(self) -> list[dict[str, Any]]:
         response = httpx.get(self.endpoints["invocations"], timeout=10)
