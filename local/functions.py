@@ -349,8 +349,7 @@ class FunctionPool:
         self.idle = keep
 
     async def close(self) -> None:
-        for worker in [*self.idle, *self.busy]:
-            await worker.stop()
+        await asyncio.gather(*(worker.stop() for worker in [*self.idle, *self.busy]), return_exceptions=True)
         self.idle.clear()
         self.busy.clear()
         self.log.close()
