@@ -141,7 +141,9 @@ class InvocationLog:
         }
         self.records.append(record)
         cold = f"  (cold start {invocation.init_ms:.0f} ms)" if invocation.cold and invocation.init_ms else ""
-        duration = f"{invocation.duration_ms:7.0f} ms"
+        duration = (
+            f"{invocation.duration_ms:7.1f} ms" if invocation.duration_ms < 10 else f"{invocation.duration_ms:7.0f} ms"
+        )
         line = f"{datetime.now():%H:%M:%S}  {function:<28} {trigger:<40} {status:<8} {duration}{cold}"
         if error:
             line += f"\n          {error[:300]}"
@@ -289,7 +291,8 @@ class LocalRuntime:
         self.events = EventSources(
             topology.mappings,
             self.functions,
-            endpoint.client,
+            # Pollers retry on their own schedule; botocore's backoff would only delay a shutdown.
+            lambda service: endpoint.client(service, attempts=1),
             Checkpoints(state / "stream-checkpoints.json" if options.persist else None),
             endpoint.region,
             self.warn,

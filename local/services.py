@@ -43,7 +43,7 @@ class AwsEndpoint:
     access_key_id: str = LOCAL_ACCESS_KEY_ID
     secret_access_key: str = LOCAL_SECRET_ACCESS_KEY
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, *, attempts: int = 3) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -53,7 +53,7 @@ class AwsEndpoint:
             region_name=self.region,
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=20),
+            config=Config(retries={"max_attempts": attempts, "mode": "standard"}, max_pool_connections=20),
         )
 
     def environment(self) -> dict[str, str]:

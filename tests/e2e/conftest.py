@@ -24,7 +24,7 @@ import boto3
 import httpx
 import pytest
 
-from local.assembly import REPO_ROOT
+from local.assembly import REPO_ROOT, CloudAssembly
 from tests.e2e.fixture_app.app import STACK_NAME, synthesize_fixture
 
 START_TIMEOUT_SECONDS = 180
@@ -167,9 +167,10 @@ def start_runtime(state_dir: Path, *arguments: str, assembly: Path | None = None
 
 
 @pytest.fixture(scope="session")
-def app_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The product's stacks, synthesized for the local stage by the runtime itself."""
-    runtime = start_runtime(tmp_path_factory.mktemp("app-runtime"))
+def app_runtime(tmp_path_factory: pytest.TempPathFactory, local_assembly: CloudAssembly) -> Iterator[Runtime]:
+    """The product's stacks, from the session's synthesis of the local stage (the one the handler tests
+    use: one synth per session; ``make dev``'s own synth is timed in bench/local_startup.py)."""
+    runtime = start_runtime(tmp_path_factory.mktemp("app-runtime"), assembly=local_assembly.outdir)
     yield runtime
     runtime.stop()
 
