@@ -22,7 +22,7 @@ from runtime.common.http import ErrorBody
 TITLE = "Messaging platform HTTP API"
 VERSION = "1.0.0"
 # Every module whose ``app`` serves routes on the HTTP API.
-DOMAIN_MODULES = ("runtime.health.handler", "runtime.uploads.handler")
+DOMAIN_MODULES = ("runtime.health.handler", "runtime.auth.handler", "runtime.uploads.handler")
 
 _ERRORS_EVERYWHERE = {
     "400": "Malformed JSON, a wrong field type or a bad parameter",

@@ -9,6 +9,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import StageConfig
+from stacks.constructs.auth_api import AuthApi
+from stacks.constructs.chat_api import ChatApi
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.uploads_api import UploadsApi
 from stacks.data_stack import DataStack
@@ -72,6 +74,8 @@ class ApiStack(Stack):
                 Validations.of(route).acknowledge(Acknowledgment(id="AwsSolutions-APIG4", reason=reason))
 
         self.uploads = UploadsApi(self, "UploadsApi", config=config, data=data, http_api=self.http_api)
+        self.auth = AuthApi(self, "AuthApi", config=config, data=data, http_api=self.http_api)
+        self.chat = ChatApi(self, "ChatApi", config=config, data=data, http_api=self.http_api)
 
         self.url = self.http_api.api_endpoint
         CfnOutput(self, "HttpApiUrl", value=self.http_api.api_endpoint, description="Base URL of the HTTP API")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ def _environment() -> Environment | None:
 def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deployment:
     """Add the stage's stacks to ``app`` (the stage defaults to the ``stage`` context, else dev)."""
     config = stage_config(stage or app.node.try_get_context("stage") or "dev")
+    if mail_from := app.node.try_get_context("mail_from"):
+        # The deployer's own verified sender (the stage defaults are placeholders on example.com).
+        config = dataclasses.replace(config, mail_from=str(mail_from))
     env = _environment()
     data = DataStack(app, config.prefixed("data"), config=config, env=env)
     realtime = RealtimeStack(app, config.prefixed("realtime"), config=config, data=data, env=env)

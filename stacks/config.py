@@ -38,6 +38,9 @@ class StageConfig:
     http_throttle_rate: int
     http_throttle_burst: int
     cors_allowed_origins: tuple[str, ...]
+    # Sender of verification and reset codes (an SES identity the api stack creates). Stages
+    # that share an account need different addresses; override with `-c mail_from=...`.
+    mail_from: str
 
     @property
     def auto_delete_objects(self) -> bool:
@@ -63,6 +66,7 @@ _DEV = StageConfig(
     http_throttle_rate=50,
     http_throttle_burst=100,
     cors_allowed_origins=("*",),
+    mail_from="no-reply+dev@messaging.example.com",
 )
 
 _PROD = StageConfig(
@@ -79,6 +83,7 @@ _PROD = StageConfig(
     http_throttle_rate=200,
     http_throttle_burst=400,
     cors_allowed_origins=("*",),
+    mail_from="no-reply@messaging.example.com",
 )
 
 # The local runtime synthesizes this stage: dev's shape, but nothing in it ever reaches AWS.
@@ -96,6 +101,7 @@ _LOCAL = StageConfig(
     http_throttle_rate=1000,
     http_throttle_burst=2000,
     cors_allowed_origins=("*",),
+    mail_from="no-reply+local@messaging.example.com",
 )
 
 STAGES: dict[str, StageConfig] = {c.name: c for c in (_DEV, _PROD, _LOCAL)}

@@ -74,6 +74,15 @@ class IndexAttr:
     CREATED_AT: Final = "created_at"
 
 
+class Permission:
+    """What a token's ``permissions`` may hold; a route checks one with ``Identity.require``."""
+
+    CHAT: Final = "chat"
+    CALLS: Final = "calls"
+    RIDES: Final = "rides"
+    IMAGES: Final = "images"
+
+
 class Prefix:
     """S3 key prefixes with a meaning of their own."""
 

@@ -109,7 +109,9 @@ def conversation_from_item(item: dict[str, Any]) -> Conversation:
     )
 
 
-_MESSAGE_FIELDS = frozenset(MessageImage.model_fields)
+# The message item also carries the conversation's participants (for the processor's fan-out);
+# the message frame shows the contract's message, not who else is in the room.
+_MESSAGE_FIELDS = frozenset(MessageImage.model_fields) | {"participant_ids"}
 
 
 def message_from_item(item: dict[str, Any]) -> Message:

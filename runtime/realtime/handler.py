@@ -19,16 +19,18 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from runtime.chat.logic import ChatService
+from runtime.chat.repository import ChatRepository
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.settings import load
 from runtime.common.tokens import verify_any
 from runtime.realtime import clients, frames, logic
 from runtime.realtime.chat_store import CallSettler, ChatReader
+from runtime.realtime.chat_writer import ChatServiceWriter
 from runtime.realtime.connections import ConnectionRegistry
 from runtime.realtime.delivery import Delivery
 from runtime.realtime.exceptions import HandshakeRefusedError
 from runtime.realtime.gateway import ConnectionGateway
-from runtime.realtime.message_writer import DynamoMessageWriter
 from runtime.realtime.sessions import UploadSessionStore
 from runtime.realtime.settings import ConnectSettings, DisconnectSettings, ProcessorSettings, RouterSettings
 from runtime.realtime.stream import StreamBatch
@@ -116,7 +118,7 @@ def default_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, 
     router = logic.Router(
         connections=connections,
         chat=ChatReader(client, settings.chat_table),
-        writer=DynamoMessageWriter(client, settings.chat_table),
+        writer=ChatServiceWriter(ChatService(ChatRepository(settings.chat_table, client))),
         delivery=Delivery(connections, ConnectionGateway(clients.management_api(settings.websocket_endpoint))),
     )
     reply: frames.ErrorFrame | frames.AckFrame | frames.PongFrame

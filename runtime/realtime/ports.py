@@ -1,9 +1,8 @@
 """What the realtime logic needs from storage and the socket gateway, as small protocols.
 
 The logic is written against these; the boto3-backed classes (``ConnectionRegistry``,
-``ChatReader``, ``CallSettler``, ``DynamoMessageWriter``, ``UploadSessionStore``,
-``ConnectionGateway``) satisfy them, and so can in-memory fakes in tests or, for
-``MessageWriter``, the chat routes' own repository.
+``ChatReader``, ``CallSettler``, ``ChatServiceWriter``, ``UploadSessionStore``,
+``ConnectionGateway``) satisfy them, and so can in-memory fakes in tests.
 """
 
 from __future__ import annotations

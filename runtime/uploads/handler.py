@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from runtime.common.http import AUTHENTICATED, BEARER, create_resolver, current_identity
+from runtime.common.http import BEARER, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from runtime.common.settings import FunctionSettings, load
@@ -77,7 +77,7 @@ def get_session(sessionId: str) -> SessionView:
     return sessions().view(sessionId)
 
 
-@app.post("/upload", middlewares=AUTHENTICATED, security=BEARER)
+@app.post("/upload", security=BEARER)
 def request_image_upload(request: UploadRequest) -> PresignedUpload:
     caller = current_identity(app)
     upload = images().request_upload(caller, file_name=request.fileName, file_type=request.fileType)
@@ -85,7 +85,7 @@ def request_image_upload(request: UploadRequest) -> PresignedUpload:
     return upload
 
 
-@app.get("/images", middlewares=AUTHENTICATED, security=BEARER)
+@app.get("/images", security=BEARER)
 def list_images(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
@@ -93,7 +93,7 @@ def list_images(
     return images().list(current_identity(app), limit=limit, next_token=next_token)
 
 
-@app.get("/images/<imageId>", middlewares=AUTHENTICATED, security=BEARER)
+@app.get("/images/<imageId>", security=BEARER)
 def get_image(imageId: str) -> ImageView:
     return images().get(current_identity(app), imageId)
 

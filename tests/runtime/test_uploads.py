@@ -214,3 +214,14 @@ class TestImageUploads:
         status, body = call("GET", "/images", headers=token_factory.headers("user-1"), query={"next_token": "garbage!"})
         assert status == 400
         assert body == {"error": "next_token is not valid"}
+
+
+def test_a_bad_token_is_401_even_with_a_bad_body(uploads_env: Any) -> None:
+    # The token is checked before the body is validated: an unauthenticated caller learns nothing.
+    status, body = call("POST", "/upload", raw_body="{not json", headers={"authorization": "Bearer nope"})
+    assert (status, body) == (401, {"error": "invalid or expired token"})
+
+
+def test_an_oversize_body_is_413_before_anything_else(uploads_env: Any) -> None:
+    status, body = call("POST", "/upload", raw_body="x" * (65 * 1024), headers={"authorization": "Bearer nope"})
+    assert (status, body) == (413, {"error": "request body is too large"})

@@ -186,3 +186,64 @@ def dynamodb_stream_event(records: list[dict[str, Any]], stream_arn: str) -> dic
             body["ApproximateCreationDateTime"] = int(created.timestamp())
         wrapped.append({**record, "dynamodb": body, "eventSourceARN": stream_arn})
     return {"Records": wrapped}
+
+
+def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:queue") -> dict[str, Any]:
+    """An SQS event source mapping batch, one record per body."""
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{index}",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(int(time.time() * 1000)),
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for index, body in enumerate(bodies)
+        ]
+    }
+
+
+def s3_notification(bucket: str, *keys: str, sequencer: str = "0062E99A88DC407460") -> str:
+    """The body S3 sends to SQS for ObjectCreated:Put (keys URL-encoded, as S3 encodes them)."""
+    from urllib.parse import quote_plus
+
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "awsRegion": "us-east-1",
+                    "eventTime": "2026-11-22T00:00:00.000Z",
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {
+                        "s3SchemaVersion": "1.0",
+                        "configurationId": "uploads",
+                        "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                        "object": {
+                            "key": quote_plus(key, safe="/"),
+                            "size": 1024,
+                            "eTag": "d41d8cd9",
+                            "sequencer": sequencer,
+                        },
+                    },
+                }
+                for key in keys
+            ]
+        }
+    )
+
+
+S3_TEST_EVENT = json.dumps(
+    {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-11-22T00:00:00Z", "Bucket": "b"}
+)

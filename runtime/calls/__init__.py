@@ -1,0 +1,1 @@
+"""Voice and video calls: a state machine over call items, each transition a `call` message."""

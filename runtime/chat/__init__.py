@@ -1,0 +1,1 @@
+"""Conversations and messages: the data that calls and ride-hailing bookings are built on."""
