@@ -17,6 +17,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "(moto), all built from the synthesized templates. No AWS account, no Docker.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--public-host",
+        help="address put in the URLs handed out (outputs, presigned and callback URLs), e.g. this machine's LAN "
+        "address with --host 0.0.0.0 for a phone on the same network (default: --host, or 127.0.0.1)",
+    )
     parser.add_argument("--http-port", type=int, default=3000, help="HTTP API port (default: %(default)s; 0 = any)")
     parser.add_argument("--ws-port", type=int, default=3001, help="WebSocket API port (default: %(default)s; 0 = any)")
     parser.add_argument(
@@ -53,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     return Options(
         host=args.host,
+        public_host=args.public_host,
         http_port=args.http_port,
         ws_port=args.ws_port,
         aws_port=args.aws_port,

@@ -217,8 +217,18 @@ class FunctionPool:
         return Worker(process, reader, writer, fingerprint, float(ready.get("init_ms", 0.0)), pumps=pumps)
 
     async def _pump(self, stream: asyncio.StreamReader) -> None:
-        while line := await stream.readline():
-            self.log.write(line.decode(errors="replace").rstrip("\n"))
+        """Copy a worker's output to the function's log, line by line, however long a line is."""
+        pending = b""
+        while chunk := await stream.read(65536):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                self.log.write(line.decode(errors="replace"))
+            if len(pending) > 1024 * 1024:
+                self.log.write(pending.decode(errors="replace"))
+                pending = b""
+        if pending:
+            self.log.write(pending.decode(errors="replace"))
 
     async def _acquire(self) -> Worker:
         current = self.watcher.fingerprint()
@@ -349,8 +359,7 @@ class FunctionPool:
         self.idle = keep
 
     async def close(self) -> None:
-        for worker in [*self.idle, *self.busy]:
-            await worker.stop()
+        await asyncio.gather(*(worker.stop() for worker in [*self.idle, *self.busy]), return_exceptions=True)
         self.idle.clear()
         self.busy.clear()
         self.log.close()

@@ -22,6 +22,7 @@ import copyreg
 import email
 import io
 import json
+import logging
 import os
 import pickle
 import signal
@@ -292,7 +293,7 @@ class LocalMiddleware:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_local/"):
             return self._local(environ, start_response, path)
-        if self.store is not None:
+        if self.store is not None and _may_write(environ):
             self.store.changes += 1
         bucket = self._bucket(environ, path)
         if bucket is not None:
@@ -388,6 +389,15 @@ class LocalMiddleware:
 
 
 _REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}
+_READ_PREFIXES = ("Get", "List", "Describe", "Receive", "Scan", "Query", "BatchGet", "Head")
+
+
+def _may_write(environ: dict[str, Any]) -> bool:
+    """Whether a request may change state (pollers' reads must not trigger a snapshot every few seconds)."""
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS"):
+        return False
+    operation = str(environ.get("HTTP_X_AMZ_TARGET", "")).rsplit(".", 1)[-1]
+    return not operation.startswith(_READ_PREFIXES)
 
 
 def _cors_headers(bucket: str, origin: str | None, method: str) -> list[tuple[str, str]]:
@@ -455,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         if restored:
             print(f"restored AWS state: {', '.join(restored)}", file=sys.stderr)
 
+    # One log line per request (pollers ask every second) would only fill the log.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = LocalMiddleware(DomainDispatcherApplication(create_backend_app), credentials, store)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     stopping = threading.Event()

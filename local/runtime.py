@@ -60,6 +60,7 @@ def synth_key(stage: str) -> str:
 @dataclass
 class Options:
     host: str = "127.0.0.1"
+    public_host: str | None = None
     http_port: int = 3000
     ws_port: int = 3001
     aws_port: int = 3002
@@ -72,6 +73,13 @@ class Options:
     function_logs: bool = False
     ws_idle_timeout: float = IDLE_TIMEOUT_SECONDS
     max_concurrency: int = 10
+
+    @property
+    def advertised_host(self) -> str:
+        """The address in every URL the runtime hands out (clients, presigned URLs, callback URLs)."""
+        if self.public_host:
+            return self.public_host
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
 
     @property
     def outputs_file(self) -> Path:
@@ -133,7 +141,9 @@ class InvocationLog:
         }
         self.records.append(record)
         cold = f"  (cold start {invocation.init_ms:.0f} ms)" if invocation.cold and invocation.init_ms else ""
-        duration = f"{invocation.duration_ms:7.0f} ms"
+        duration = (
+            f"{invocation.duration_ms:7.1f} ms" if invocation.duration_ms < 10 else f"{invocation.duration_ms:7.0f} ms"
+        )
         line = f"{datetime.now():%H:%M:%S}  {function:<28} {trigger:<40} {status:<8} {duration}{cold}"
         if error:
             line += f"\n          {error[:300]}"
@@ -211,7 +221,7 @@ class LocalRuntime:
             if port is None:
                 port = free_port(options.host)
             api_id = short_id(stack, logical_id)
-            endpoints[api_id] = ApiEndpoint(api_id, protocol, options.host, port or free_port(options.host))
+            endpoints[api_id] = ApiEndpoint(api_id, protocol, options.advertised_host, port or free_port(options.host))
         return endpoints, wanted
 
     async def start(self) -> None:
@@ -239,12 +249,13 @@ class LocalRuntime:
             options.host,
             aws_port,
             f"http://127.0.0.1:{internal.port}",
+            options.advertised_host,
             state / "aws.pickle" if options.persist else None,
             options.state_dir / "logs" / "aws.log",
         )
         self.say(f"starting the AWS emulation (moto) on {self.moto.url} ...")
         await self.moto.start()
-        endpoint = AwsEndpoint(self.moto.url)
+        endpoint = AwsEndpoint(self.moto.public_url)
 
         topology = load_resources(assembly, resolver)
         provisioner = Provisioner(endpoint, topology, self.warn)
@@ -280,7 +291,8 @@ class LocalRuntime:
         self.events = EventSources(
             topology.mappings,
             self.functions,
-            endpoint.client,
+            # Pollers retry on their own schedule; botocore's backoff would only delay a shutdown.
+            lambda service: endpoint.client(service, attempts=1),
             Checkpoints(state / "stream-checkpoints.json" if options.persist else None),
             endpoint.region,
             self.warn,
@@ -292,7 +304,8 @@ class LocalRuntime:
         http_apis = list(topology.http_apis)
         if not http_apis:  # no HTTP API yet: the port still serves the runtime's own endpoints
             http_apis = [ApiSpec(stack="", logical_id="", api_id="local", name="local", protocol="HTTP")]
-            api_endpoints["local"] = ApiEndpoint("local", "HTTP", options.host, unused.get("HTTP", options.http_port))
+            port = unused.get("HTTP", options.http_port) or free_port(options.host)
+            api_endpoints["local"] = ApiEndpoint("local", "HTTP", options.advertised_host, port)
         for api in http_apis:
             gateway = HttpGateway(api, self.functions, local_routes=local_routes, jwt_verifier=verifier)
             server = HttpServer(gateway.handle, options.host, api_endpoints[api.api_id].port, too_large=too_large)
@@ -300,7 +313,12 @@ class LocalRuntime:
             self.servers.append(server)
         for api in topology.websocket_apis:
             ws = WebSocketGateway(
-                api, self.functions, options.host, api_endpoints[api.api_id].port, idle_timeout=options.ws_idle_timeout
+                api,
+                self.functions,
+                options.host,
+                api_endpoints[api.api_id].port,
+                idle_timeout=options.ws_idle_timeout,
+                public_host=options.advertised_host,
             )
             await ws.start()
             self.ws_gateways.append(ws)

@@ -43,7 +43,7 @@ class AwsEndpoint:
     access_key_id: str = LOCAL_ACCESS_KEY_ID
     secret_access_key: str = LOCAL_SECRET_ACCESS_KEY
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, *, attempts: int = 3) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -53,7 +53,7 @@ class AwsEndpoint:
             region_name=self.region,
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=20),
+            config=Config(retries={"max_attempts": attempts, "mode": "standard"}, max_pool_connections=20),
         )
 
     def environment(self) -> dict[str, str]:
@@ -73,8 +73,11 @@ class AwsEndpoint:
 class MotoHost:
     """``python -m local.moto_host`` as a child process."""
 
-    def __init__(self, host: str, port: int, invoke_url: str, state_file: Path | None, log_path: Path) -> None:
+    def __init__(
+        self, host: str, port: int, invoke_url: str, public_host: str, state_file: Path | None, log_path: Path
+    ) -> None:
         self.host = host
+        self.public_host = public_host
         self.port = port
         self.invoke_url = invoke_url
         self.state_file = state_file
@@ -83,7 +86,14 @@ class MotoHost:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        """Where this machine reaches it."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
+    def public_url(self) -> str:
+        """Where clients and functions reach it (presigned URLs carry this address)."""
+        return f"http://{self.public_host}:{self.port}"
 
     async def start(self, wait_seconds: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)

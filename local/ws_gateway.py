@@ -176,10 +176,12 @@ class WebSocketGateway:
         *,
         idle_timeout: float = IDLE_TIMEOUT_SECONDS,
         log: Callable[[str], None] | None = None,
+        public_host: str | None = None,
     ) -> None:
         self.api = api
         self.functions = functions
         self.host = host
+        self.public_host = public_host or host
         self.port = port
         self.idle_timeout = idle_timeout
         self.routes: dict[str, Route] = {route.key: route for route in api.routes}
@@ -252,7 +254,7 @@ class WebSocketGateway:
             "requestTimeEpoch": now,
             "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
             "requestId": request_id,
-            "domainName": f"{self.host}:{self.port}",
+            "domainName": f"{self.public_host}:{self.port}",
             "connectionId": connection.connection_id,
             "apiId": self.api.api_id,
         }
@@ -444,8 +446,11 @@ class WebSocketGateway:
             return
         request_id = _request_id()
         event = {
-            "headers": {"Host": f"{self.host}:{self.port}", "X-Forwarded-For": connection.source_ip},
-            "multiValueHeaders": {"Host": [f"{self.host}:{self.port}"], "X-Forwarded-For": [connection.source_ip]},
+            "headers": {"Host": f"{self.public_host}:{self.port}", "X-Forwarded-For": connection.source_ip},
+            "multiValueHeaders": {
+                "Host": [f"{self.public_host}:{self.port}"],
+                "X-Forwarded-For": [connection.source_ip],
+            },
             "requestContext": {
                 **self._request_context(connection, "$disconnect", "DISCONNECT", request_id),
                 "disconnectStatusCode": code,

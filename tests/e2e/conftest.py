@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import boto3
 import httpx
 import pytest
 
-from local.assembly import REPO_ROOT
+from local.assembly import REPO_ROOT, CloudAssembly
 from tests.e2e.fixture_app.app import STACK_NAME, synthesize_fixture
 
 START_TIMEOUT_SECONDS = 180
@@ -73,6 +74,46 @@ class Runtime:
             aws_access_key_id=aws["access_key_id"],
             aws_secret_access_key=aws["secret_access_key"],
         )
+
+    def routes(self) -> set[str]:
+        return {
+            resource["Properties"]["RouteKey"]
+            for template in self.templates.values()
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::ApiGatewayV2::Route"
+        }
+
+    def access_token(self, user_id: str | None = None, tenant_id: str = "tenant-e2e") -> str:
+        """A real access token: from ``POST /auth/register`` once that route exists, else signed with
+        the deployed key (from the emulated Secrets Manager) the way the auth code signs it."""
+        user_id = user_id or str(uuid.uuid4())
+        if "POST /auth/register" in self.routes():
+            response = httpx.post(
+                f"{self.output('HttpApiUrl')}/auth/register",
+                json={"email": f"{user_id}@example.com", "password": "E2e-password-1234", "full_name": "E2E"},
+                timeout=30,
+            )
+            token: str = response.json()["access_token"]
+            return token
+        from runtime.common.identity import Identity
+        from runtime.common.tokens import KeyRing, TokenService
+
+        environment = next(
+            resource["Properties"]["Environment"]["Variables"]
+            for template in self.templates.values()
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::Lambda::Function"
+            and "TOKEN_ISSUER" in (resource["Properties"].get("Environment") or {}).get("Variables", {})
+        )
+        secrets = self.aws("secretsmanager")
+        secret = secrets.get_secret_value(SecretId=secrets.list_secrets()["SecretList"][0]["ARN"])["SecretString"]
+        service = TokenService(
+            KeyRing.from_secret(secret),
+            issuer=environment["TOKEN_ISSUER"],
+            audience=environment["TOKEN_AUDIENCE"],
+            ttl_seconds=900,
+        )
+        return service.issue(Identity(user_id=user_id, tenant_id=tenant_id)).access_token
 
     def invocations(self) -> list[dict[str, Any]]:
         response = httpx.get(self.endpoints["invocations"], timeout=10)
@@ -126,9 +167,10 @@ def start_runtime(state_dir: Path, *arguments: str, assembly: Path | None = None
 
 
 @pytest.fixture(scope="session")
-def app_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The product's stacks, synthesized for the local stage by the runtime itself."""
-    runtime = start_runtime(tmp_path_factory.mktemp("app-runtime"))
+def app_runtime(tmp_path_factory: pytest.TempPathFactory, local_assembly: CloudAssembly) -> Iterator[Runtime]:
+    """The product's stacks, from the session's synthesis of the local stage (the one the handler tests
+    use: one synth per session; ``make dev``'s own synth is timed in bench/local_startup.py)."""
+    runtime = start_runtime(tmp_path_factory.mktemp("app-runtime"), assembly=local_assembly.outdir)
     yield runtime
     runtime.stop()
 

@@ -91,3 +91,45 @@ def test_a_failing_step_takes_the_catch_path(fixture_runtime: Runtime, fixture_o
     done = execute(fixture_runtime, fixture_outputs["StateMachineArn"], {"size": 0})
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"]) == {"status": "FAILED", "error": "ValueError"}
+
+
+def test_an_s3_notification_can_invoke_a_function_directly(
+    fixture_runtime: Runtime, fixture_outputs: dict[str, str]
+) -> None:
+    key = f"direct/{uuid.uuid4()}.txt"
+    fixture_runtime.aws("s3").put_object(Bucket=fixture_outputs["BucketName"], Key=key, Body=b"1")
+    stored = wait_for(lambda: item(fixture_runtime, fixture_outputs["ResultsTable"], f"direct#{key}"))
+    assert stored["bucket"] == {"S": fixture_outputs["BucketName"]}
+
+
+def test_a_topic_delivers_to_its_subscribed_function(fixture_runtime: Runtime, fixture_outputs: dict[str, str]) -> None:
+    message = str(uuid.uuid4())
+    fixture_runtime.aws("sns").publish(TopicArn=fixture_outputs["TopicArn"], Message=message, Subject="hello")
+    stored = wait_for(lambda: item(fixture_runtime, fixture_outputs["ResultsTable"], f"sns#{message}"))
+    assert stored["topic"] == {"S": fixture_outputs["TopicArn"]}
+    assert stored["subject"] == {"S": "hello"}
+
+
+def test_a_stream_batch_that_keeps_failing_goes_to_the_on_failure_queue(
+    fixture_runtime: Runtime, fixture_outputs: dict[str, str]
+) -> None:
+    key = str(uuid.uuid4())
+    fixture_runtime.aws("dynamodb").put_item(
+        TableName=fixture_outputs["SourceTable"], Item={"pk": {"S": key}, "poison": {"BOOL": True}}
+    )
+    sqs = fixture_runtime.aws("sqs")
+
+    def parked() -> list[dict]:
+        response = sqs.receive_message(
+            QueueUrl=fixture_outputs["StreamDlqUrl"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        return [json.loads(m["Body"]) for m in response.get("Messages", [])]
+
+    failure = wait_for(parked, timeout=30)[0]
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 2
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    # The shard moves on: a later record is processed.
+    later = str(uuid.uuid4())
+    fixture_runtime.aws("dynamodb").put_item(TableName=fixture_outputs["SourceTable"], Item={"pk": {"S": later}})
+    wait_for(lambda: item(fixture_runtime, fixture_outputs["ResultsTable"], f"change#{later}"))

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from tests.e2e.conftest import start_runtime
 from tests.e2e.fixture_app.app import STACK_NAME
@@ -67,13 +69,21 @@ def test_state_survives_a_restart_and_ctrl_c_stops_everything(tmp_path: Path, fi
     finally:
         assert second.stop() == 0
 
-    # And --reset starts from empty resources
-    third = start_runtime(state, "--reset", assembly=fixture_assembly)
+    # And --reset starts from empty resources (here with a short WebSocket idle timeout)
+    third = start_runtime(state, "--reset", "--ws-idle-timeout", "2", assembly=fixture_assembly)
     try:
         outputs = third.outputs[STACK_NAME]
         item = third.aws("dynamodb").get_item(TableName=outputs["ResultsTable"], Key={"pk": {"S": key}})
         assert "Item" not in item
         assert json.loads((state / "outputs.json").read_text())[STACK_NAME]["ResultsTable"] == outputs["ResultsTable"]
+        # An idle connection is closed with 1001 "Going away", as API Gateway closes it after 10 minutes.
+        with (
+            connect(f"{outputs['WebSocketUrl']}?token=letmein", open_timeout=30) as socket,
+            pytest.raises(ConnectionClosed) as closed,
+        ):
+            socket.recv(timeout=20)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1001
     finally:
         third.stop()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
 from typing import Any
 
 import httpx
@@ -87,31 +86,24 @@ def test_every_http_route_is_served(runtime: Runtime) -> None:
         wait_for(lambda: reached(runtime, since, trigger), timeout=10, what=key)  # noqa: B023 - evaluated at once
 
 
-def connect_query(runtime: Runtime, http_url: str | None) -> str:
-    """Credentials for ``$connect``: the fixture's token, or a user registered through the API."""
+def connect_query(runtime: Runtime) -> str:
+    """Credentials for ``$connect``: the fixture's token, or a real access token of the product."""
     if "LocalFixture" in runtime.outputs:
         return "?token=letmein"
-    if http_url is None:
-        return ""
-    email = f"route-check-{uuid.uuid4().hex[:8]}@example.com"
-    response = httpx.post(
-        f"{http_url}/auth/register", json={"email": email, "password": "Route-check-1234", "full_name": "Route Check"}
-    )
-    return f"?token={response.json()['access_token']}" if response.status_code == 201 else ""
+    return f"?token={runtime.access_token()}"
 
 
 def test_every_websocket_route_is_served(runtime: Runtime) -> None:
     websocket_apis = [a for a in apis(runtime) if a[2].get("ProtocolType") == "WEBSOCKET"]
     if not websocket_apis:
         pytest.skip("these templates declare no WebSocket API yet")
-    http = runtime.endpoints["http"][0] if runtime.endpoints["http"] else None
     for stack, logical_id, props, keys in websocket_apis:
         expression = props.get("RouteSelectionExpression", "$request.body.action")
         if expression.startswith("${") and expression.endswith("}"):
             expression = expression[2:-1]
         field_path = expression.removeprefix("$request.body.").split(".")
         since = time.time()
-        with connect(url_of(runtime, stack, logical_id) + connect_query(runtime, http), open_timeout=30) as socket:
+        with connect(url_of(runtime, stack, logical_id) + connect_query(runtime), open_timeout=30) as socket:
             if "$connect" in keys:
                 wait_for(lambda: reached(runtime, since, "$connect"), timeout=10)  # noqa: B023
             for key in keys:

@@ -14,6 +14,8 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -192,7 +194,16 @@ class FixtureStack(Stack):
         on_upload = function("OnUpload", "on_upload", environment=env)
         on_upload.add_event_source(sources.SqsEventSource(queue, batch_size=5, report_batch_item_failures=True))
 
-        # DynamoDB stream -> function
+        # S3 -> function directly, and SNS -> function
+        on_direct = function("OnDirect", "on_direct", environment=env)
+        bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(on_direct), s3.NotificationKeyFilter(prefix="direct/")
+        )
+        topic = sns.Topic(self, "Events")
+        topic.add_subscription(subscriptions.LambdaSubscription(function("OnTopic", "on_topic", environment=env)))
+
+        # DynamoDB stream -> function, failures to a DLQ after one retry
+        stream_dlq = sqs.Queue(self, "StreamDlq")
         on_change = function("OnChange", "on_change", environment=env)
         on_change.add_event_source(
             sources.DynamoEventSource(
@@ -200,6 +211,7 @@ class FixtureStack(Stack):
                 starting_position=lambda_.StartingPosition.LATEST,
                 batch_size=10,
                 retry_attempts=1,
+                on_failure=sources.SqsDlq(stream_dlq),
                 filters=[lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})],
             )
         )
@@ -226,6 +238,8 @@ class FixtureStack(Stack):
         CfnOutput(self, "SourceTable", value=source.table_name)
         CfnOutput(self, "ResultsTable", value=results.table_name)
         CfnOutput(self, "StateMachineArn", value=machine.state_machine_arn)
+        CfnOutput(self, "TopicArn", value=topic.topic_arn)
+        CfnOutput(self, "StreamDlqUrl", value=stream_dlq.queue_url)
 
 
 def synthesize_fixture(outdir: Path, code_dir: Path) -> Path:

@@ -132,9 +132,26 @@ def on_upload(event: dict, context: object) -> dict:
     return {"batchItemFailures": failures}
 
 
+def on_direct(event: dict, context: object) -> None:
+    """An S3 notification straight to a function (no queue in between)."""
+    table = boto3.resource("dynamodb").Table(os.environ["RESULTS_TABLE"])
+    for record in event["Records"]:
+        key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
+        table.put_item(Item={"pk": f"direct#{key}", "bucket": record["s3"]["bucket"]["name"]})
+
+
+def on_topic(event: dict, context: object) -> None:
+    table = boto3.resource("dynamodb").Table(os.environ["RESULTS_TABLE"])
+    for record in event["Records"]:
+        sns = record["Sns"]
+        table.put_item(Item={"pk": f"sns#{sns['Message']}", "topic": sns["TopicArn"], "subject": sns["Subject"]})
+
+
 def on_change(event: dict, context: object) -> None:
     table = boto3.resource("dynamodb").Table(os.environ["RESULTS_TABLE"])
     for record in event["Records"]:
+        if "poison" in record["dynamodb"].get("NewImage", {}):
+            raise ValueError("a record this function cannot handle")
         key = record["dynamodb"]["Keys"]["pk"]["S"]
         table.put_item(Item={"pk": f"change#{key}", "event": record["eventName"]})
 
