@@ -166,6 +166,24 @@ def start_runtime(state_dir: Path, *arguments: str, assembly: Path | None = None
     return runtime
 
 
+# API Gateway waits up to 30 s for an integration. A function's first request here is a real
+# cold start (a fresh worker importing its handler), which on a loaded 2-core machine can take
+# longer than httpx's 5 s default, so the tests' clients wait as API Gateway would.
+CLIENT_TIMEOUT_SECONDS = 30.0
+
+
+@pytest.fixture(autouse=True)
+def _clients_wait_like_api_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    for verb in ("get", "post", "put", "patch", "delete", "options", "head", "request"):
+        original = getattr(httpx, verb)
+
+        def patient(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            kwargs.setdefault("timeout", CLIENT_TIMEOUT_SECONDS)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(httpx, verb, patient)
+
+
 @pytest.fixture(scope="session")
 def app_runtime(tmp_path_factory: pytest.TempPathFactory, local_assembly: CloudAssembly) -> Iterator[Runtime]:
     """The product's stacks, from the session's synthesis of the local stage (the one the handler tests
