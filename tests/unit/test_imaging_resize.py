@@ -270,3 +270,15 @@ def test_resampling_in_parallel_bands_matches_one_thread(
     picture = images.quadrants(1000, 750)
     expected = picture.resize(size, render.RESAMPLE)
     assert max(ImageStat.Stat(ImageChops.difference(render.resample(picture, size), expected)).mean) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(images.png(1, 1), ["1x1"] * 3, id="one-pixel"),
+        pytest.param(images.jpeg(30000, 10), ["1920x1", "1200x1", "800x1"], id="thin-strip"),
+        pytest.param(images.png(10, 30000), ["1x1080", "1x900", "1x600"], id="tall-strip"),
+    ],
+)
+def test_extreme_shapes_still_give_every_variant(source: bytes, expected: list[str]) -> None:
+    assert [v.dimensions for v in process_image(source).variants] == expected
