@@ -293,10 +293,64 @@ def machine() -> dict[str, str]:
     }
 
 
+def ablation(data: bytes, rounds: int) -> None:
+    """The project's path with its optimizations switched off one by one (12 MP)."""
+    from runtime.pipeline.imaging import encode, pipeline, render
+
+    def bytesio_encode(image: Image.Image) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", **encode.JPEG_OPTIONS)
+        return buffer.getvalue()
+
+    encoders: dict[str, Callable[[list[Image.Image]], list[bytes]]] = {
+        "serial": lambda images: [encode.encode_jpeg(image) for image in images],
+        "threads+BytesIO": lambda images: list(encode.pool().map(bytesio_encode, images)),
+        "threads+memfd": encode.encode_all,
+    }
+    cpu_count, resample = render.cpu_count, render.RESAMPLE
+
+    def variant(bands: bool, encoder: str, resample_filter: Image.Resampling = resample) -> Method:
+        def run(data: bytes) -> list[bytes]:
+            render.cpu_count = cpu_count if bands else (lambda: 1)
+            render.RESAMPLE = resample_filter
+            pipeline.encode_all = encoders[encoder]  # type: ignore[assignment]
+            try:
+                return project(data)
+            finally:
+                render.cpu_count, render.RESAMPLE, pipeline.encode_all = cpu_count, resample, encode.encode_all
+
+        return run
+
+    runners = {
+        "draft decode + LANCZOS, one thread": variant(bands=False, encoder="serial"),
+        "+ encodes in threads, into BytesIO": variant(bands=False, encoder="threads+BytesIO"),
+        "+ encodes in threads, into memfd": variant(bands=False, encoder="threads+memfd"),
+        "+ resampling in bands on all CPUs (= project)": variant(bands=True, encoder="threads+memfd"),
+        "project with BICUBIC instead of LANCZOS": variant(True, "threads+memfd", R.BICUBIC),
+        "pyvips": make_pyvips(),
+        "naive": naive,
+    }
+    outputs = {name: runner(data) for name, runner in runners.items()}
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, runner in runners.items():
+            start = time.perf_counter()
+            runner(data)
+            times[name].append((time.perf_counter() - start) * 1000)
+    print("| 12 MP | median ms | best ms | PSNR vs naive, dB: L / M / S (RGB) |")
+    print("|---|---:|---:|---|")
+    for name in runners:
+        pairs = zip(outputs[name], outputs["naive"], strict=True)
+        quality = " / ".join(f"{psnr(a, b):.1f}" for a, b in pairs) if name != "naive" else "(reference)"
+        print(f"| {name} | {statistics.median(times[name]):.0f} | {min(times[name]):.0f} | {quality} |")
+    print(f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds per method and image (after a warm-up)")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    parser.add_argument("--ablation", action="store_true", help="only the 12 MP ablation of the project's path")
     parser.add_argument("--child", nargs=4, metavar=("METHOD", "PATH", "CPUS", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -307,6 +361,9 @@ def main() -> None:
     started = time.perf_counter()
     info = machine()
     photos = inputs()
+    if args.ablation:
+        ablation(photos[HEADLINE], args.rounds)
+        return
     runners = {name: factory() for name, factory in METHODS.items()}
     print(
         f"{info['date']} | {info['cpus']} CPUs, {info['cpu']}, {info['ram']} | Python {info['python']}, "
