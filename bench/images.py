@@ -16,11 +16,12 @@ Methods, side by side in one process on the same generated 2, 12 and 24 MP photo
 Reported per method and image: the median wall time over the rounds (methods interleaved, so
 a busy neighbour slows all of them alike), the ratio to naive, and the PSNR of each variant
 against naive's variant (both decoded from their JPEGs; RGB over all three channels, and luma
-alone). Then, per method, in a fresh subprocess: the peak resident memory processing one
+alone). Then, per method in a fresh subprocess, the peak resident memory processing one
 image (``VmHWM`` from ``/proc/self/status``, total and above the RSS right before; the same
-counter for all three methods, as tracemalloc would not see libvips's own allocations), and
-the median time on one CPU (``sched_setaffinity``), which is what a Lambda function below
-1,769 MB gets. Ends with ``resize speedup: <x>x`` (project against naive, 12 MP).
+counter for all three methods, as tracemalloc would not see libvips's own allocations); and,
+in one more subprocess pinned to one CPU (``sched_setaffinity``; what a Lambda function gets
+at 1,769 MB), the methods' median times, interleaved again. Ends with
+``resize speedup: <x>x`` (project against naive, 12 MP).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ GENERATOR_VERSION = 4
 SIZES = {"2 MP": (1632, 1224), "12 MP": (4000, 3000), "24 MP": (6000, 4000)}
 HEADLINE = "12 MP"
 SUBPROCESS_IMAGES = ("12 MP", "24 MP")
+PINNED_ROUNDS = 5
 WATERMARK = WatermarkConfig()
 SAVE = {"quality": 85, "progressive": True, "optimize": True}
 
@@ -222,20 +224,32 @@ def psnr(a: bytes, b: bytes, luma: bool = False) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
-def child(method_name: str, path: str, cpus: int, runs: int) -> None:
-    """In this fresh process, on ``cpus`` CPUs: one warm-up run, then ``runs`` timed runs of one
-    method on one image; print the RSS before the first run, the peak RSS, the times."""
-    os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:cpus]))
-    method = METHODS[method_name]()  # after the affinity: libvips sizes its threads at start
+def child(method_name: str, path: str) -> None:
+    """In this fresh process: process one image twice with one method; print the RSS before
+    the first run and the peak RSS (MiB)."""
+    method = METHODS[method_name]()
     data = Path(path).read_bytes()
     before = _status_mib("VmRSS")
-    method(data)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
+    for _ in range(2):
         method(data)
-        times.append((time.perf_counter() - start) * 1000)
-    print(json.dumps({"before": before, "peak": _status_mib("VmHWM"), "times": times}))
+    print(json.dumps({"before": before, "peak": _status_mib("VmHWM")}))
+
+
+def pinned(path: str, rounds: int) -> None:
+    """In this fresh process pinned to one CPU: every method on one image, interleaved (after
+    a warm-up); print each method's median time (ms)."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    runners = {name: factory() for name, factory in METHODS.items()}  # libvips sizes its threads now
+    data = Path(path).read_bytes()
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for runner in runners.values():
+        runner(data)
+    for _ in range(rounds):
+        for name, runner in runners.items():
+            start = time.perf_counter()
+            runner(data)
+            times[name].append((time.perf_counter() - start) * 1000)
+    print(json.dumps({name: statistics.median(values) for name, values in times.items()}))
 
 
 def _status_mib(field: str) -> float:
@@ -247,12 +261,12 @@ def _status_mib(field: str) -> float:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
-def in_subprocess(name: str, data: bytes, cpus: int, runs: int) -> dict[str, Any]:
+def in_subprocess(data: bytes, *args: str) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".jpg") as source:
         source.write(data)
         source.flush()
         result = subprocess.run(
-            [sys.executable, __file__, "--child", name, source.name, str(cpus), str(runs)],
+            [sys.executable, __file__, *[source.name if arg == "{path}" else arg for arg in args]],
             check=True,
             capture_output=True,
             text=True,
@@ -302,10 +316,15 @@ def ablation(data: bytes, rounds: int) -> None:
         image.save(buffer, "JPEG", **encode.JPEG_OPTIONS)
         return buffer.getvalue()
 
-    encoders: dict[str, Callable[[list[Image.Image]], list[bytes]]] = {
-        "serial": lambda images: [encode.encode_jpeg(image) for image in images],
-        "threads+BytesIO": lambda images: list(encode.pool().map(bytesio_encode, images)),
-        "threads+memfd": encode.encode_all,
+    def at_once(image: Image.Image) -> Future[bytes]:
+        done: Future[bytes] = Future()
+        done.set_result(encode.encode_jpeg(image))
+        return done
+
+    encoders: dict[str, Callable[[Image.Image], Future[bytes]]] = {
+        "serial": at_once,
+        "threads+BytesIO": lambda image: encode.pool().submit(bytesio_encode, image),
+        "threads+memfd": encode.encode_later,
     }
     cpu_count, resample = render.cpu_count, render.RESAMPLE
 
@@ -313,18 +332,18 @@ def ablation(data: bytes, rounds: int) -> None:
         def run(data: bytes) -> list[bytes]:
             render.cpu_count = cpu_count if bands else (lambda: 1)
             render.RESAMPLE = resample_filter
-            pipeline.encode_all = encoders[encoder]  # type: ignore[assignment]
+            pipeline.encode_later = encoders[encoder]  # type: ignore[assignment]
             try:
                 return project(data)
             finally:
-                render.cpu_count, render.RESAMPLE, pipeline.encode_all = cpu_count, resample, encode.encode_all
+                render.cpu_count, render.RESAMPLE, pipeline.encode_later = cpu_count, resample, encode.encode_later
 
         return run
 
     runners = {
         "draft decode + LANCZOS, one thread": variant(bands=False, encoder="serial"),
         "+ encodes in threads, into BytesIO": variant(bands=False, encoder="threads+BytesIO"),
-        "+ encodes in threads, into memfd": variant(bands=False, encoder="threads+memfd"),
+        "+ encodes in threads, into memfd, beside the resampling": variant(bands=False, encoder="threads+memfd"),
         "+ resampling in bands on all CPUs (= project)": variant(bands=True, encoder="threads+memfd"),
         "project with BICUBIC instead of LANCZOS": variant(True, "threads+memfd", R.BICUBIC),
         "pyvips": make_pyvips(),
@@ -351,11 +370,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds per method and image (after a warm-up)")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     parser.add_argument("--ablation", action="store_true", help="only the 12 MP ablation of the project's path")
-    parser.add_argument("--child", nargs=4, metavar=("METHOD", "PATH", "CPUS", "RUNS"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--pinned", nargs=2, metavar=("PATH", "ROUNDS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        name, path, cpus, runs = args.child
-        child(name, path, int(cpus), int(runs))
+        child(*args.child)
+        return
+    if args.pinned:
+        pinned(args.pinned[0], int(args.pinned[1]))
         return
 
     started = time.perf_counter()
@@ -394,13 +416,10 @@ def main() -> None:
             key = (name, photo)
             rows.append((photo, name, medians[key], min(times[key]), medians[("naive", photo)] / medians[key], quality))
 
-    # Fresh processes: peak memory on all CPUs, then time on one CPU (Lambda below 1,769 MB).
-    memory = {
-        (p, m): in_subprocess(m, photos[p], cpus=os.cpu_count() or 1, runs=1)
-        for p in SUBPROCESS_IMAGES
-        for m in runners
-    }
-    one_cpu = {(p, m): in_subprocess(m, photos[p], cpus=1, runs=3) for p in SUBPROCESS_IMAGES for m in runners}
+    # Fresh processes: peak memory per method, then all methods interleaved on one CPU (what a
+    # Lambda function gets at 1,769 MB).
+    memory = {(p, m): in_subprocess(photos[p], "--child", m, "{path}") for p in SUBPROCESS_IMAGES for m in runners}
+    one_cpu = {p: in_subprocess(photos[p], "--pinned", "{path}", str(PINNED_ROUNDS)) for p in SUBPROCESS_IMAGES}
 
     print()
     print(f"{'image':6} {'method':8} {'median ms':>10} {'best ms':>8} {'vs naive':>9}  PSNR vs naive, dB: L / M / S")
@@ -409,7 +428,7 @@ def main() -> None:
     print()
     print(f"{'image':6} {'method':8} {'peak RSS MiB':>13} {'above start':>12} {'1 CPU ms':>9}")
     for (photo, name), result in memory.items():
-        single = statistics.median(one_cpu[(photo, name)]["times"])
+        single = one_cpu[photo][name]
         print(f"{photo:6} {name:8} {result['peak']:13.1f} {result['peak'] - result['before']:12.1f} {single:9.1f}")
 
     if args.markdown:
@@ -422,7 +441,7 @@ def main() -> None:
         print("| image | method | peak RSS MiB | above start MiB | 1 CPU median ms |")
         print("|---|---|---:|---:|---:|")
         for (photo, name), result in memory.items():
-            single = statistics.median(one_cpu[(photo, name)]["times"])
+            single = one_cpu[photo][name]
             print(
                 f"| {photo} | {name} | {result['peak']:.0f} | {result['peak'] - result['before']:.0f} | {single:.0f} |"
             )
