@@ -117,6 +117,9 @@ def resample(
     width, height = size
     if image.width == width:
         image = convert(image)
+    elif cpu_count() == 1 and _is_identity(convert, image):
+        # One vCPU and nothing to convert: one horizontal pass, no bands to crop and assemble.
+        image = image.resize((width, image.height), RESAMPLE)
     else:
         source = image
         band_mode = convert(source.crop((0, 0, 1, 1))).mode
@@ -141,6 +144,11 @@ def resample(
             source.mode,
         )
     return image.copy() if image is original else image
+
+
+def _is_identity(convert: Callable[[Image.Image], Image.Image], image: Image.Image) -> bool:
+    corner = image.crop((0, 0, 1, 1))
+    return convert(corner) is corner
 
 
 def _in_bands(
