@@ -242,7 +242,7 @@ class StateStore:
             saved: dict[str, dict[str, Any]] = pickle.load(handle)  # noqa: S301 - our own file
         restored = []
         for service, state in saved.items():
-            backend_dict = get_backend(service)  # type: ignore[call-overload]
+            backend_dict = get_backend(service)
             backend_dict.clear()
             backend_dict.update(state["backends"])
             for name, value in state["attributes"].items():
@@ -257,7 +257,7 @@ class StateStore:
             changes = self.changes
             state: dict[str, dict[str, Any]] = {}
             for service in PERSISTED_SERVICES:
-                backend_dict = get_backend(service)  # type: ignore[call-overload]
+                backend_dict = get_backend(service)
                 attributes = {k: v for k, v in vars(backend_dict).items() if k not in _STANDARD_BACKEND_DICT_ATTRIBUTES}
                 for _attempt in range(5):
                     try:  # another thread may change a backend while it is copied: try again

@@ -76,7 +76,7 @@ _PROD = StageConfig(
     deletion_protection=True,
     log_retention=logs.RetentionDays.THREE_MONTHS,
     lambda_memory_mb=1024,
-    image_lambda_memory_mb=3008,
+    image_lambda_memory_mb=1769,  # one full vCPU: the measured sweet spot (docs/benchmarks.md)
     lambda_timeout=Duration.seconds(10),
     alarms=AlarmThresholds(error_rate_percent=5, duration_ms=10_000, dlq_depth=1),
     access_token_ttl_seconds=900,

@@ -133,7 +133,7 @@ class ImagePipelineStack(Stack):
         config = self.config
         validate = self._step("Validate", "validate", "Validate an upload", memory=config.lambda_memory_mb, timeout=30)
         resize = self._step(
-            "Resize", "resize", "Render the three variants", memory=config.image_lambda_memory_mb, timeout=60
+            "Resize", "resize", "Render the three variants", memory=config.image_lambda_memory_mb, timeout=15
         )
         watermark = self._step(
             "Watermark", "watermark", "Watermark the variants", memory=config.lambda_memory_mb, timeout=30

@@ -192,7 +192,7 @@ def test_broken_icc_profile_is_ignored_and_the_image_taken_as_srgb() -> None:
 
 def palette_image() -> Image.Image:
     """Every pixel is palette entry 1 (red), which the PNG's tRNS chunk marks transparent."""
-    image = Image.new("P", (500, 400), 1)
+    image = Image.new("P", (2400, 1800), 1)
     image.putpalette([0, 0, 0, 255, 0, 0])
     return image
 
@@ -200,16 +200,22 @@ def palette_image() -> Image.Image:
 @pytest.mark.parametrize(
     "source",
     [
-        pytest.param(images.png(500, 400, (255, 0, 0, 0), mode="RGBA"), id="rgba-transparent"),
-        pytest.param(images.png(500, 400, (0, 0), mode="LA"), id="la-transparent"),
+        pytest.param(images.png(2400, 1800, (255, 0, 0, 0), mode="RGBA"), id="rgba-transparent"),
+        pytest.param(images.png(2400, 1800, (0, 0), mode="LA"), id="la-transparent"),
         pytest.param(
-            images.encode(Image.new("P", (500, 400), 3), "GIF", transparency=3),
+            images.encode(Image.new("P", (2400, 1800), 3), "GIF", transparency=3),
             id="gif-transparent-index",
+        ),
+        pytest.param(
+            images.encode(Image.new("RGB", (2400, 1800), (10, 20, 30)), "PNG", transparency=(10, 20, 30)),
+            id="rgb-transparent-colour-key",
         ),
         pytest.param(images.encode(palette_image(), "PNG", transparency=1), id="png-palette-transparent-index"),
     ],
 )
-def test_transparency_is_flattened_on_white(source: bytes) -> None:
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_transparency_is_flattened_on_white(monkeypatch: pytest.MonkeyPatch, source: bytes, cpus: int) -> None:
+    monkeypatch.setattr(render, "cpu_count", lambda: cpus)
     for variant in resize_image(source).variants:
         assert close(mean_color(decoded(variant)), (255, 255, 255), tolerance=2)
 
@@ -270,3 +276,15 @@ def test_resampling_in_parallel_bands_matches_one_thread(
     picture = images.quadrants(1000, 750)
     expected = picture.resize(size, render.RESAMPLE)
     assert max(ImageStat.Stat(ImageChops.difference(render.resample(picture, size), expected)).mean) < 0.1
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        pytest.param(images.png(1, 1), ["1x1"] * 3, id="one-pixel"),
+        pytest.param(images.jpeg(30000, 10), ["1920x1", "1200x1", "800x1"], id="thin-strip"),
+        pytest.param(images.png(10, 30000), ["1x1080", "1x900", "1x600"], id="tall-strip"),
+    ],
+)
+def test_extreme_shapes_still_give_every_variant(source: bytes, expected: list[str]) -> None:
+    assert [v.dimensions for v in process_image(source).variants] == expected

@@ -4,14 +4,15 @@ Pillow releases the GIL while libjpeg compresses only when it writes to a real f
 descriptor (``encode_to_file``); into a ``BytesIO`` it encodes chunk by chunk holding the GIL,
 so threads would take turns. Each variant is therefore encoded into an anonymous in-memory
 file (``memfd``; a ``/tmp`` temporary file where there is none) and read back: the three
-encodes then really run side by side on the function's vCPUs.
+encodes then really run side by side on the function's vCPUs, and beside the resampling of
+the variants still to come.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import IO
 
 from PIL import Image
@@ -30,10 +31,9 @@ def encode_jpeg(image: Image.Image) -> bytes:
         return scratch.read()
 
 
-def encode_all(images: Sequence[Image.Image]) -> list[bytes]:
-    if len(images) <= 1:
-        return [encode_jpeg(image) for image in images]
-    return list(pool().map(encode_jpeg, images))
+def encode_later(image: Image.Image) -> Future[bytes]:
+    """Encode on the pool while the caller goes on (resampling the next variant)."""
+    return pool().submit(encode_jpeg, image)
 
 
 def _scratch_file() -> IO[bytes]:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 from PIL import Image
 
 from runtime.pipeline.imaging.config import VARIANTS, ImageLimits, VariantSpec, WatermarkConfig
 from runtime.pipeline.imaging.decode import check_integrity, open_image, refusing_bad_images
-from runtime.pipeline.imaging.encode import encode_all, encode_jpeg
+from runtime.pipeline.imaging.encode import encode_jpeg, encode_later
 from runtime.pipeline.imaging.models import EncodedVariant, ImageInfo, ProcessedImage
 from runtime.pipeline.imaging.probe import ImageFormat, probe
 from runtime.pipeline.imaging.render import render_variants
@@ -74,16 +75,14 @@ def _process(
     data: bytes, limits: ImageLimits, watermark: WatermarkConfig | None, variants: Sequence[VariantSpec]
 ) -> ProcessedImage:
     image, info = open_image(data, limits)
+    pending: dict[int, tuple[Image.Image, Future[bytes]]] = {}
     with image:
-        images = render_variants(image, info, variants)
-    if watermark is not None:
-        for variant in images:
-            apply_watermark(variant, watermark)
-    encoded = encode_all(images)
-    return ProcessedImage(
-        info=info,
-        variants=tuple(
-            EncodedVariant(spec.name, variant.width, variant.height, jpeg)
-            for spec, variant, jpeg in zip(variants, images, encoded, strict=True)
-        ),
-    )
+        for index, variant in render_variants(image, info, variants):
+            if watermark is not None:
+                apply_watermark(variant, watermark)
+            pending[index] = (variant, encode_later(variant))
+    encoded = []
+    for index, spec in enumerate(variants):
+        variant, jpeg = pending[index]
+        encoded.append(EncodedVariant(spec.name, variant.width, variant.height, jpeg.result()))
+    return ProcessedImage(info=info, variants=tuple(encoded))

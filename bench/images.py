@@ -1,0 +1,460 @@
+"""Validate + resize + watermark of one photo: the project's image core against two baselines.
+
+Run: ``.venv/bin/python bench/images.py [--rounds N] [--markdown]`` (``make bench`` runs it with
+the defaults, about a minute and a half on 2 cores).
+
+Methods, side by side in one process on the same generated 2, 12 and 24 MP photo-like JPEGs:
+
+- ``naive``: the textbook Pillow recipe: open, decode the full image, for each variant resize
+  with LANCZOS from the full image, draw the watermark on a full-frame RGBA layer and
+  ``alpha_composite`` it, save to memory (quality 85, progressive).
+- ``pyvips``: libvips through pyvips (the engine behind serverless-image-handler's Sharp):
+  ``thumbnail_buffer`` once to the largest variant (shrink-on-load), ``thumbnail_image`` for
+  the smaller ones, the same watermark composited, the three saves in parallel threads.
+- ``project``: ``runtime.pipeline.imaging.process_image`` (validation included).
+
+Reported per method and image: the median wall time over the rounds (methods interleaved, so
+a busy neighbour slows all of them alike), the ratio to naive, and the PSNR of each variant
+against naive's variant (both decoded from their JPEGs; RGB over all three channels, and luma
+alone). Then, per method in a fresh subprocess, the peak resident memory processing one
+image (``VmHWM`` from ``/proc/self/status``, total and above the RSS right before; the same
+counter for all three methods, as tracemalloc would not see libvips's own allocations); and,
+in one more subprocess pinned to one CPU (``sched_setaffinity``; what a Lambda function gets
+at 1,769 MB), the methods' median times, interleaved again. Ends with
+``resize speedup: <x>x`` (project against naive, 12 MP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageChops, ImageDraw, ImageStat
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from runtime.pipeline.imaging import VARIANTS, WatermarkConfig, process_image  # noqa: E402
+from runtime.pipeline.imaging.render import fit_inside  # noqa: E402
+from runtime.pipeline.imaging.watermark import render_mark, text_origin  # noqa: E402
+
+R = Image.Resampling
+SEED = 20261122
+# Bump when photo_like changes, so cached inputs are regenerated.
+GENERATOR_VERSION = 4
+SIZES = {"2 MP": (1632, 1224), "12 MP": (4000, 3000), "24 MP": (6000, 4000)}
+HEADLINE = "12 MP"
+SUBPROCESS_IMAGES = ("12 MP", "24 MP")
+PINNED_ROUNDS = 5
+WATERMARK = WatermarkConfig()
+SAVE = {"quality": 85, "progressive": True, "optimize": True}
+
+Method = Callable[[bytes], list[bytes]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+def _field(rng: random.Random, size: tuple[int, int], grid: int, amplitude: int, mode: str = "RGB") -> Image.Image:
+    """A smooth random field: a coarse random grid upsampled, values in [0, 2 * amplitude]."""
+    grid_w, grid_h = max(2, size[0] // grid), max(2, size[1] // grid)
+    raw = Image.frombytes(mode, (grid_w, grid_h), rng.randbytes(grid_w * grid_h * len(mode)))
+    field = raw.point(lambda v: v * 2 * amplitude // 255).resize(size, R.BICUBIC)
+    return field if mode == "RGB" else Image.merge("RGB", (field, field, field))
+
+
+def photo_like(width: int, height: int, seed: int = SEED) -> Image.Image:
+    """Deterministic photo-like content: a graded sky-to-ground background; texture at five
+    scales with less energy the finer it gets, coloured at coarse scales and luminance-only at
+    fine ones (as in natural images, whose colour varies slowly: why JPEG subsamples chroma); a
+    few hundred objects with hard edges; softened by a 2x upsample (the lens); then sensor
+    grain, mostly in luminance."""
+    rng = random.Random(seed)
+    half = (max(1, width // 2), max(1, height // 2))
+    grad = Image.linear_gradient("L").resize(half, R.BILINEAR)
+    canvas = Image.merge(
+        "RGB",
+        (
+            grad.point(lambda v: 70 + v * 110 // 255),
+            grad.point(lambda v: 120 + v * 60 // 255),
+            grad.point(lambda v: 200 - v * 120 // 255),
+        ),
+    )
+    octaves = ((max(half) // 6, 40, "RGB"), (128, 22, "RGB"), (32, 12, "L"), (8, 6, "L"), (2, 4, "L"))
+    for grid, amplitude, mode in octaves:
+        canvas = ImageChops.add(canvas, _field(rng, half, grid, amplitude, mode), 1.0, -amplitude)
+    draw = ImageDraw.Draw(canvas)
+    half_w, half_h = half
+    for i in range(250):
+        divisor = 4 if i < 40 else 15
+        w = rng.randrange(half_w // 60 + 1, half_w // divisor + 2)
+        h = rng.randrange(half_h // 60 + 1, half_h // divisor + 2)
+        x0, y0 = rng.randrange(-w // 2, half_w), rng.randrange(-h // 2, half_h)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        kind = rng.randrange(3)
+        if kind == 0:
+            draw.ellipse((x0, y0, x0 + w, y0 + h), fill=colour)
+        elif kind == 1:
+            draw.rectangle((x0, y0, x0 + w, y0 + h), fill=colour)
+        else:
+            draw.polygon([(x0 + rng.randrange(w), y0 + rng.randrange(h)) for _ in range(4)], fill=colour)
+    canvas = ImageChops.add(canvas, _field(rng, half, 4, 6, "L"), 1.0, -6)
+    photo = canvas.resize((width, height), R.BICUBIC)
+    luma = Image.frombytes("L", (width, height), rng.randbytes(width * height)).point(lambda v: v * 6 // 255)
+    chroma = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3)).point(lambda v: v * 2 // 255)
+    photo = ImageChops.add(photo, Image.merge("RGB", (luma, luma, luma)), 1.0, -3)
+    return ImageChops.add(photo, chroma, 1.0, -1)
+
+
+def inputs() -> dict[str, bytes]:
+    """The test photos as JPEG (quality 90), generated once and cached in the temp directory."""
+    cache = Path(tempfile.gettempdir()) / "messaging-bench-images"
+    cache.mkdir(exist_ok=True)
+    out = {}
+    for name, (width, height) in SIZES.items():
+        path = cache / f"photo-v{GENERATOR_VERSION}-{SEED}-{width}x{height}.jpg"
+        if not path.exists():
+            buffer = io.BytesIO()
+            photo_like(width, height).save(buffer, "JPEG", quality=90)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(buffer.getvalue())
+            tmp.replace(path)
+        out[name] = path.read_bytes()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Methods
+
+
+def _targets(width: int, height: int) -> list[tuple[int, int]]:
+    return [fit_inside(width, height, spec.max_width, spec.max_height) for spec in VARIANTS]
+
+
+def naive(data: bytes) -> list[bytes]:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    outputs = []
+    for size in _targets(*image.size):
+        variant = image.resize(size, R.LANCZOS).convert("RGBA")
+        layer = Image.new("RGBA", size, (0, 0, 0, 0))
+        font, origin = text_origin(WATERMARK, size)
+        alpha = round(255 * WATERMARK.opacity)
+        ImageDraw.Draw(layer).text(origin, WATERMARK.text, font=font, fill=(*WATERMARK.rgb, alpha))
+        marked = Image.alpha_composite(variant, layer).convert("RGB")
+        buffer = io.BytesIO()
+        marked.save(buffer, "JPEG", **SAVE)
+        outputs.append(buffer.getvalue())
+    return outputs
+
+
+_POOL = ThreadPoolExecutor(max_workers=3, thread_name_prefix="bench")
+
+
+def make_pyvips() -> Method:
+    import pyvips  # type: ignore[import-untyped]
+
+    overlays: dict[tuple[int, int], tuple[pyvips.Image, tuple[int, int]]] = {}
+
+    def overlay(size: tuple[int, int]) -> tuple[pyvips.Image, tuple[int, int]]:
+        # The same mark as the other methods, as an RGBA tile (cached, as the project caches it).
+        if size not in overlays:
+            mark = render_mark(WATERMARK, size)
+            tile = Image.new("RGBA", mark.mask.size, (*WATERMARK.rgb, 0))
+            tile.putalpha(mark.mask)
+            vips_tile = pyvips.Image.new_from_memory(tile.tobytes(), tile.width, tile.height, 4, "uchar")
+            overlays[size] = (vips_tile.copy(interpretation="srgb"), mark.position)
+        return overlays[size]
+
+    def save(image: pyvips.Image) -> bytes:
+        tile, (x, y) = overlay((image.width, image.height))
+        marked = image.composite2(tile, "over", x=x, y=y).extract_band(0, n=3).cast("uchar")
+        return marked.jpegsave_buffer(Q=85, interlace=True, optimize_coding=True, keep="none")
+
+    def run(data: bytes) -> list[bytes]:
+        header = pyvips.Image.new_from_buffer(data, "", access="sequential")
+        sizes = _targets(header.width, header.height)
+        # copy_memory: the three saves read the largest variant in parallel, out of order.
+        large = pyvips.Image.thumbnail_buffer(data, sizes[0][0], height=sizes[0][1], size="force").copy_memory()
+        images = [large] + [large.thumbnail_image(w, height=h, size="force") for w, h in sizes[1:]]
+        return list(_POOL.map(save, images))
+
+    return run
+
+
+def project(data: bytes) -> list[bytes]:
+    return [variant.data for variant in process_image(data, watermark=WATERMARK).variants]
+
+
+METHODS: dict[str, Callable[[], Method]] = {
+    "naive": lambda: naive,
+    "pyvips": make_pyvips,
+    "project": lambda: project,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements
+
+
+def psnr(a: bytes, b: bytes, luma: bool = False) -> float:
+    mode = "L" if luma else "RGB"
+    first, second = (Image.open(io.BytesIO(x)).convert(mode) for x in (a, b))
+    if first.size != second.size:
+        return float("nan")
+    stats = ImageStat.Stat(ImageChops.difference(first, second))
+    mse = sum(stats.sum2) / (len(stats.sum2) * first.width * first.height)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def child(method_name: str, path: str) -> None:
+    """In this fresh process: process one image twice with one method; print the RSS before
+    the first run and the peak RSS (MiB)."""
+    method = METHODS[method_name]()
+    data = Path(path).read_bytes()
+    before = _status_mib("VmRSS")
+    for _ in range(2):
+        method(data)
+    print(json.dumps({"before": before, "peak": _status_mib("VmHWM")}))
+
+
+def pinned(path: str, rounds: int) -> None:
+    """In this fresh process pinned to one CPU: every method on one image, interleaved (after
+    a warm-up); print each method's median time (ms)."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    runners = {name: factory() for name, factory in METHODS.items()}  # libvips sizes its threads now
+    data = Path(path).read_bytes()
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for runner in runners.values():
+        runner(data)
+    for _ in range(rounds):
+        for name, runner in runners.items():
+            start = time.perf_counter()
+            runner(data)
+            times[name].append((time.perf_counter() - start) * 1000)
+    print(json.dumps({name: statistics.median(values) for name, values in times.items()}))
+
+
+def _status_mib(field: str) -> float:
+    """A field of /proc/self/status. VmHWM is this process's peak RSS since its exec (the
+    ``ru_maxrss`` of a subprocess also counts the parent's RSS at fork, so it cannot be used)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def in_subprocess(data: bytes, *args: str) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as source:
+        source.write(data)
+        source.flush()
+        result = subprocess.run(
+            [sys.executable, __file__, *[source.name if arg == "{path}" else arg for arg in args]],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    parsed: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return parsed
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown",
+    )
+    mem_kib = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    import PIL
+
+    try:
+        import pyvips
+
+        vips = f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+    except ImportError:  # pragma: no cover - requirements-dev pins it
+        vips = "libvips not installed"
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": str(os.cpu_count()),
+        "cpu": cpu,
+        "ram": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "python": platform.python_version(),
+        "versions": f"Pillow {PIL.__version__}, {vips}",
+        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def ablation(data: bytes, rounds: int) -> None:
+    """The project's path with its optimizations switched off one by one (12 MP)."""
+    from runtime.pipeline.imaging import encode, pipeline, render
+
+    def bytesio_encode(image: Image.Image) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", **encode.JPEG_OPTIONS)
+        return buffer.getvalue()
+
+    def at_once(image: Image.Image) -> Future[bytes]:
+        done: Future[bytes] = Future()
+        done.set_result(encode.encode_jpeg(image))
+        return done
+
+    encoders: dict[str, Callable[[Image.Image], Future[bytes]]] = {
+        "serial": at_once,
+        "threads+BytesIO": lambda image: encode.pool().submit(bytesio_encode, image),
+        "threads+memfd": encode.encode_later,
+    }
+    cpu_count, resample = render.cpu_count, render.RESAMPLE
+
+    def variant(bands: bool, encoder: str, resample_filter: Image.Resampling = resample) -> Method:
+        def run(data: bytes) -> list[bytes]:
+            render.cpu_count = cpu_count if bands else (lambda: 1)
+            render.RESAMPLE = resample_filter
+            pipeline.encode_later = encoders[encoder]  # type: ignore[assignment]
+            try:
+                return project(data)
+            finally:
+                render.cpu_count, render.RESAMPLE, pipeline.encode_later = cpu_count, resample, encode.encode_later
+
+        return run
+
+    runners = {
+        "draft decode + LANCZOS, one thread": variant(bands=False, encoder="serial"),
+        "+ encodes in threads, into BytesIO": variant(bands=False, encoder="threads+BytesIO"),
+        "+ encodes in threads, into memfd, beside the resampling": variant(bands=False, encoder="threads+memfd"),
+        "+ resampling in bands on all CPUs (= project)": variant(bands=True, encoder="threads+memfd"),
+        "project with BICUBIC instead of LANCZOS": variant(True, "threads+memfd", R.BICUBIC),
+        "pyvips": make_pyvips(),
+        "naive": naive,
+    }
+    outputs = {name: runner(data) for name, runner in runners.items()}
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, runner in runners.items():
+            start = time.perf_counter()
+            runner(data)
+            times[name].append((time.perf_counter() - start) * 1000)
+    print("| 12 MP | median ms | best ms | PSNR vs naive, dB: L / M / S (RGB) |")
+    print("|---|---:|---:|---|")
+    for name in runners:
+        pairs = zip(outputs[name], outputs["naive"], strict=True)
+        quality = " / ".join(f"{psnr(a, b):.1f}" for a, b in pairs) if name != "naive" else "(reference)"
+        print(f"| {name} | {statistics.median(times[name]):.0f} | {min(times[name]):.0f} | {quality} |")
+    print(f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9, help="timed rounds per method and image (after a warm-up)")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    parser.add_argument("--ablation", action="store_true", help="only the 12 MP ablation of the project's path")
+    parser.add_argument("--child", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--pinned", nargs=2, metavar=("PATH", "ROUNDS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    if args.pinned:
+        pinned(args.pinned[0], int(args.pinned[1]))
+        return
+
+    started = time.perf_counter()
+    info = machine()
+    photos = inputs()
+    if args.ablation:
+        ablation(photos[HEADLINE], args.rounds)
+        return
+    runners = {name: factory() for name, factory in METHODS.items()}
+    print(
+        f"{info['date']} | {info['cpus']} CPUs, {info['cpu']}, {info['ram']} | Python {info['python']}, "
+        f"{info['versions']} | load {info['load']}"
+    )
+    print("inputs: " + ", ".join(f"{name} {len(data) / 1e6:.1f} MB" for name, data in photos.items()))
+
+    # Warm-up (imports, caches, thread pools), then rounds with the methods interleaved.
+    outputs = {(m, p): runner(data) for m, runner in runners.items() for p, data in photos.items()}
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in outputs}
+    for _ in range(args.rounds):
+        for photo, data in photos.items():
+            for name, runner in runners.items():
+                start = time.perf_counter()
+                runner(data)
+                times[(name, photo)].append((time.perf_counter() - start) * 1000)
+    medians = {key: statistics.median(values) for key, values in times.items()}
+
+    rows = []
+    for photo in photos:
+        for name in runners:
+            quality = ""
+            if name != "naive":
+                pairs = list(zip(outputs[(name, photo)], outputs[("naive", photo)], strict=True))
+                rgb = " / ".join(f"{psnr(a, b):.1f}" for a, b in pairs)
+                luma = " / ".join(f"{psnr(a, b, luma=True):.1f}" for a, b in pairs)
+                quality = f"{rgb} (Y {luma})"
+            key = (name, photo)
+            rows.append((photo, name, medians[key], min(times[key]), medians[("naive", photo)] / medians[key], quality))
+
+    # Fresh processes: peak memory per method, then all methods interleaved on one CPU (what a
+    # Lambda function gets at 1,769 MB).
+    memory = {(p, m): in_subprocess(photos[p], "--child", m, "{path}") for p in SUBPROCESS_IMAGES for m in runners}
+    one_cpu = {p: in_subprocess(photos[p], "--pinned", "{path}", str(PINNED_ROUNDS)) for p in SUBPROCESS_IMAGES}
+
+    print()
+    print(f"{'image':6} {'method':8} {'median ms':>10} {'best ms':>8} {'vs naive':>9}  PSNR vs naive, dB: L / M / S")
+    for photo, name, ms, best, ratio, quality in rows:
+        print(f"{photo:6} {name:8} {ms:10.1f} {best:8.1f} {ratio:8.2f}x  {quality}")
+    print()
+    print(f"{'image':6} {'method':8} {'peak RSS MiB':>13} {'above start':>12} {'1 CPU ms':>9}")
+    for (photo, name), result in memory.items():
+        single = one_cpu[photo][name]
+        print(f"{photo:6} {name:8} {result['peak']:13.1f} {result['peak'] - result['before']:12.1f} {single:9.1f}")
+
+    if args.markdown:
+        print()
+        print("| image | method | median ms | best ms | vs naive | PSNR vs naive, dB: L / M / S, RGB (luma) |")
+        print("|---|---|---:|---:|---:|---|")
+        for photo, name, ms, best, ratio, quality in rows:
+            print(f"| {photo} | {name} | {ms:.0f} | {best:.0f} | {ratio:.2f}x | {quality or '(reference)'} |")
+        print()
+        print("| image | method | peak RSS MiB | above start MiB | 1 CPU median ms |")
+        print("|---|---|---:|---:|---:|")
+        for (photo, name), result in memory.items():
+            single = one_cpu[photo][name]
+            print(
+                f"| {photo} | {name} | {result['peak']:.0f} | {result['peak'] - result['before']:.0f} | {single:.0f} |"
+            )
+
+    headline = medians[("naive", HEADLINE)] / medians[("project", HEADLINE)]
+    vips_ratio = medians[("pyvips", HEADLINE)] / medians[("project", HEADLINE)]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print()
+    print(
+        f"{HEADLINE}: project {vips_ratio:.2f}x pyvips; load {load}; bench took {time.perf_counter() - started:.0f} s"
+    )
+    print(f"resize speedup: {headline:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
