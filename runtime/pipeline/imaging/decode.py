@@ -1,9 +1,15 @@
 """Opening an upload with Pillow once the header probe has let it through.
 
 ``open_image`` parses headers only (no pixels); the caller decides how to decode: at a reduced
-scale for the variants (``decode``), or cheapest-possible for a standalone integrity check
-(``check_integrity``). Every Pillow failure caused by the file becomes an
-``InvalidImageError`` with a reason the user can read; nothing else is caught.
+scale for the variants (``render.render_variants``), or as cheaply as possible for a
+standalone integrity check (``check_integrity``). Every Pillow failure caused by the file
+becomes an ``InvalidImageError`` with a reason the user can read; ``MemoryError`` and
+anything else are left to propagate as transient.
+
+What "integrity" covers: a file cut short (every byte of the first frame is decoded, so a
+missing tail is found), broken headers and tables. Corrupt entropy-coded data inside a
+complete JPEG is decoded the way browsers show it (libjpeg only warns, and Pillow does not
+surface its warnings), so such a file passes with grey or smeared blocks.
 """
 
 from __future__ import annotations
