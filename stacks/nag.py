@@ -42,9 +42,10 @@ def _as_list(value: Any) -> list[Any]:
 
 @jsii.implements(IValidation)
 class _AcknowledgeGrantWildcards:
-    def __init__(self, role: iam.Role, reason: str) -> None:
+    def __init__(self, role: iam.Role, reason: str, action: str | None) -> None:
         self._role = role
         self._reason = reason
+        self._action = action
 
     def validate(self) -> list[str]:
         policy = self._role.node.try_find_child("DefaultPolicy")
@@ -53,6 +54,8 @@ class _AcknowledgeGrantWildcards:
         document = Stack.of(self._role).resolve(policy.document.to_json())
         findings: set[str] = set()
         for statement in document.get("Statement", []):
+            if self._action is not None and self._action not in _as_list(statement.get("Action", [])):
+                continue
             for action in _as_list(statement.get("Action", [])):
                 if "*" in str(action):
                     findings.add(f"AwsSolutions-IAM5[Action::{action}]")
@@ -67,6 +70,10 @@ class _AcknowledgeGrantWildcards:
         return []
 
 
-def acknowledge_grant_wildcards(role: iam.Role, reason: str) -> None:
-    """Acknowledge the IAM5 wildcards in ``role``'s grants (evaluated once references resolve)."""
-    role.node.add_validation(_AcknowledgeGrantWildcards(role, reason))
+def acknowledge_grant_wildcards(role: iam.Role, reason: str, *, action: str | None = None) -> None:
+    """Acknowledge the IAM5 wildcards in ``role``'s grants (evaluated once references resolve).
+
+    With ``action``, only the statements granting that action are considered, so any other
+    wildcard in the same policy still fails the synth unless its owner explains it.
+    """
+    role.node.add_validation(_AcknowledgeGrantWildcards(role, reason, action))
