@@ -24,25 +24,16 @@ from pathlib import Path
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
 TARGET_SECONDS = 60.0
+
+from local import free_ports_command  # noqa: E402
 
 
 def start(state: Path) -> tuple[subprocess.Popen[bytes], float]:
     started = time.perf_counter()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "local",
-            "--http-port",
-            "0",
-            "--ws-port",
-            "0",
-            "--aws-port",
-            "0",
-            "--state-dir",
-            str(state),
-        ],
+        free_ports_command(state),
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

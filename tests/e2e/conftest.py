@@ -12,7 +12,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import boto3
 import httpx
 import pytest
 
+from local import free_ports_command
 from local.assembly import REPO_ROOT, CloudAssembly
 from tests.e2e.fixture_app.app import STACK_NAME, synthesize_fixture
 
@@ -140,20 +140,7 @@ def start_runtime(state_dir: Path, *arguments: str, assembly: Path | None = None
     if assembly is not None:
         arguments = (*arguments, "--assembly", str(assembly))
     log_path = state_dir / "runtime.log"
-    command = [
-        sys.executable,
-        "-m",
-        "local",
-        "--http-port",
-        "0",
-        "--ws-port",
-        "0",
-        "--aws-port",
-        "0",
-        "--state-dir",
-        str(state_dir),
-        *arguments,
-    ]
+    command = free_ports_command(state_dir, *arguments)
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     runtime = Runtime(process, state_dir, log_path, assembly or state_dir / "cdk.out")
