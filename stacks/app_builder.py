@@ -1,4 +1,4 @@
-"""Compose the four stacks of one stage; app.py and the tests both build the app this way."""
+"""Compose the stacks of one stage; app.py and the tests both build the app this way."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Tags, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks.api_stack import ApiStack
 from stacks.config import StageConfig, stage_config
+from stacks.constructs.log_retention import bound_handler_logs
 from stacks.data_stack import DataStack
 from stacks.image_pipeline_stack import ImagePipelineStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.realtime_stack import RealtimeStack
 
 
@@ -28,10 +30,11 @@ class Deployment:
     api: ApiStack
     realtime: RealtimeStack
     image_pipeline: ImagePipelineStack
+    monitoring: MonitoringStack
 
     @property
-    def stacks(self) -> tuple[DataStack, ApiStack, RealtimeStack, ImagePipelineStack]:
-        return (self.data, self.api, self.realtime, self.image_pipeline)
+    def stacks(self) -> tuple[DataStack, ApiStack, RealtimeStack, ImagePipelineStack, MonitoringStack]:
+        return (self.data, self.api, self.realtime, self.image_pipeline, self.monitoring)
 
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -63,11 +66,25 @@ def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deploy
     pipeline = ImagePipelineStack(
         app, config.prefixed("image-pipeline"), config=config, data=data, realtime=realtime, env=env
     )
-    deployment = Deployment(config=config, data=data, api=api, realtime=realtime, image_pipeline=pipeline)
+    monitoring = MonitoringStack(
+        app,
+        config.prefixed("monitoring"),
+        config=config,
+        sections=[api.monitoring, realtime.monitoring, pipeline.monitoring, data.monitoring],
+        env=env,
+    )
+    deployment = Deployment(
+        config=config, data=data, api=api, realtime=realtime, image_pipeline=pipeline, monitoring=monitoring
+    )
     for stack in deployment.stacks:
+        bound_handler_logs(stack, config)
         Tags.of(stack).add("project", "messaging-platform")
         Tags.of(stack).add("stage", config.name)
     if nag:
-        # A violation that is not acknowledged with a reason fails the synth.
-        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+        attach_nag(app)
     return deployment
+
+
+def attach_nag(app: App) -> None:
+    """cdk-nag's AwsSolutions and Serverless packs: an unacknowledged finding of either fails the synth."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
