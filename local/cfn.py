@@ -189,6 +189,14 @@ class Resolver:
         if kind == "AWS::Lambda::Function":
             name = prop_name("FunctionName", 64)
             return Physical(name, {"Arn": self.arn("lambda", f"function:{name}")})
+        if kind in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
+            # A qualified ARN of the function (``...:function:<name>:live``), as CloudFormation's Ref
+            # gives it; integrations naming it reach the function's local workers, which have no versions.
+            function = str(self.resolve(props.get("FunctionName"), stack))
+            function = function.split(":function:", 1)[-1].split(":", 1)[0]
+            qualifier = str(self.resolve(props.get("Name"), stack)) if kind == "AWS::Lambda::Alias" else "1"
+            arn = self.arn("lambda", f"function:{function}:{qualifier}")
+            return Physical(arn, {"AliasArn": arn, "Version": qualifier, "FunctionArn": arn})
         if kind == "AWS::StepFunctions::StateMachine":
             name = prop_name("StateMachineName", 80)
             arn = self.arn("states", f"stateMachine:{name}")

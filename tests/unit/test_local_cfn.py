@@ -15,6 +15,11 @@ DATA: dict[str, Any] = {
         "UsersTableABCD1234": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": {}},
         "UploadsBucketABCD1234": {"Type": "AWS::S3::Bucket", "Properties": {}},
         "OnlyInProd": {"Type": "AWS::SQS::Queue", "Condition": "IsProd", "Properties": {}},
+        "ChatFunctionABCD1234": {"Type": "AWS::Lambda::Function", "Properties": {}},
+        "ChatLiveABCD1234": {
+            "Type": "AWS::Lambda::Alias",
+            "Properties": {"FunctionName": {"Ref": "ChatFunctionABCD1234"}, "Name": "live", "FunctionVersion": "1"},
+        },
     },
     "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}},
     "Outputs": {
@@ -44,6 +49,13 @@ def test_names_follow_cloudformation_without_the_random_suffix(resolver: Resolve
     assert resolver.resolve({"Ref": "UploadsBucketABCD1234"}, "App-data") == "app-data-uploadsbucketabcd1234"
     assert resolver.resolve({"Fn::GetAtt": ["UsersTableABCD1234", "Arn"]}, "App-data") == (
         "arn:aws:dynamodb:us-east-1:123456789012:table/App-data-UsersTableABCD1234"
+    )
+
+
+def test_an_alias_is_the_functions_qualified_arn(resolver: Resolver) -> None:
+    # API integrations name the alias when a stage provisions concurrency (stacks.constructs.python_function).
+    assert resolver.resolve({"Ref": "ChatLiveABCD1234"}, "App-data") == (
+        "arn:aws:lambda:us-east-1:123456789012:function:App-data-ChatFunctionABCD1234:live"
     )
 
 
