@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import CfnOutput, CrossStackReferences, Duration, ReferenceStrength, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
@@ -32,6 +32,9 @@ class MonitoringStack(Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        # Weak references (Fn::GetStackOutput, no exports): the stacks it reads from never hold an
+        # export for the dashboard, so renaming or replacing a resource never blocks their deploy.
+        CrossStackReferences.of(self).consume(ReferenceStrength.WEAK)
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",

@@ -64,6 +64,14 @@ def test_import_value_reads_the_other_stacks_export(resolver: Resolver) -> None:
     assert value.endswith(":table/App-data-UsersTableABCD1234")
 
 
+def test_get_stack_output_reads_the_other_stacks_output(resolver: Resolver) -> None:
+    reference = {"StackName": "App-data", "Region": {"Ref": "AWS::Region"}, "OutputName": "ExportUsersArn"}
+    value = resolver.resolve({"Fn::GetStackOutput": reference}, "App-realtime")
+    assert value.endswith(":table/App-data-UsersTableABCD1234")
+    with pytest.raises(UnresolvableError):
+        resolver.resolve({"Fn::GetStackOutput": {**reference, "OutputName": "Nope"}}, "App-realtime")
+
+
 def test_join_and_sub(resolver: Resolver) -> None:
     joined = resolver.resolve({"Fn::Join": ["/", [{"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"}]]}, "App-data")
     assert joined == "us-east-1/123456789012"
