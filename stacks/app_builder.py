@@ -31,6 +31,8 @@ class Deployment:
     realtime: RealtimeStack
     image_pipeline: ImagePipelineStack
     monitoring: MonitoringStack
+    # The cdk-nag packs that run at synth (empty when built with ``nag=False``).
+    nag_packs: tuple[str, ...] = ()
 
     @property
     def stacks(self) -> tuple[DataStack, ApiStack, RealtimeStack, ImagePipelineStack, MonitoringStack]:
@@ -81,10 +83,12 @@ def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deploy
         Tags.of(stack).add("project", "messaging-platform")
         Tags.of(stack).add("stage", config.name)
     if nag:
-        attach_nag(app)
+        deployment = dataclasses.replace(deployment, nag_packs=attach_nag(app))
     return deployment
 
 
-def attach_nag(app: App) -> None:
+def attach_nag(app: App) -> tuple[str, ...]:
     """cdk-nag's AwsSolutions and Serverless packs: an unacknowledged finding of either fails the synth."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    packs = (AwsSolutionsChecks(app), ServerlessChecks(app))
+    Validations.of(app).add_plugins(*packs)
+    return tuple(pack.name for pack in packs)

@@ -34,9 +34,12 @@ TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
     "ThrottledError",
 ]
+# Lambda refusing a step for lack of concurrency (the steps' reserved concurrency, or the account's)
+# is a queue, not a failure: waited out with backoff and jitter for up to about 3.5 minutes, well
+# inside the execution's 10, instead of marking a burst of good uploads failed after 14 s.
+THROTTLED_ERRORS = ["Lambda.TooManyRequestsException"]
 
 
 class ImagePipelineStack(Stack):
@@ -203,6 +206,14 @@ class ImagePipelineStack(Stack):
                 retry_on_service_exceptions=False,
                 result_path=result_path,
                 task_timeout=sfn.Timeout.duration(Duration.seconds(90)),
+            )
+            invoke.add_retry(
+                errors=THROTTLED_ERRORS,
+                interval=Duration.seconds(2),
+                max_attempts=10,
+                backoff_rate=2,
+                max_delay=Duration.seconds(30),
+                jitter_strategy=sfn.JitterType.FULL,
             )
             invoke.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
             return invoke

@@ -307,6 +307,12 @@ def test_no_function_is_invoked_asynchronously(synthesized: dict[str, Synthesize
             assert '\\"InvocationType\\":\\"Event\\"' not in definition
 
 
+def test_the_app_runs_both_nag_packs(synthesized: dict[str, Synthesized]) -> None:
+    # The fixture's synth passed with both attached: every finding of either is acknowledged.
+    for synth in synthesized.values():
+        assert synth.deployment.nag_packs == ("AwsSolutions", "Serverless")
+
+
 def test_serverless_pack_fails_synth_on_an_unacknowledged_finding(tmp_path: Path) -> None:
     # Given a function with no DLQ, memory or timeout decided and no tracing, when synthesized with
     # the packs that build_app attaches, then synthesis fails and names the Serverless rules.
