@@ -100,7 +100,9 @@ _LOCAL = StageConfig(
     access_token_ttl_seconds=3600,
     http_throttle_rate=1000,
     http_throttle_burst=2000,
-    cors_allowed_origins=("*",),
+    # The web client as the runtime serves it: any port on loopback (3003 by default, a free one in
+    # the tests). S3 allows one `*` per origin; the local gateways match the same pattern.
+    cors_allowed_origins=("http://127.0.0.1:*", "http://localhost:*"),
     mail_from="no-reply+local@messaging.example.com",
 )
 
