@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Environment, Tags, Validations
+from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.api_stack import ApiStack
@@ -17,6 +17,7 @@ from stacks.config import StageConfig, stage_config
 from stacks.data_stack import DataStack
 from stacks.image_pipeline_stack import ImagePipelineStack
 from stacks.realtime_stack import RealtimeStack
+from stacks.web_stack import WebContentStack, WebHostingStack
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,13 @@ class Deployment:
     api: ApiStack
     realtime: RealtimeStack
     image_pipeline: ImagePipelineStack
+    web_hosting: WebHostingStack | None = None
+    web_content: WebContentStack | None = None
 
     @property
-    def stacks(self) -> tuple[DataStack, ApiStack, RealtimeStack, ImagePipelineStack]:
-        return (self.data, self.api, self.realtime, self.image_pipeline)
+    def stacks(self) -> tuple[Stack, ...]:
+        web = (self.web_hosting, self.web_content) if self.web_hosting and self.web_content else ()
+        return (self.data, self.api, self.realtime, self.image_pipeline, *web)
 
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -57,13 +61,31 @@ def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deploy
         # The deployer's own verified sender (the stage defaults are placeholders on example.com).
         config = dataclasses.replace(config, mail_from=str(mail_from))
     env = _environment()
-    data = DataStack(app, config.prefixed("data"), config=config, env=env)
+    # The web client's origin goes into the APIs' CORS rules, so its hosting comes first.
+    hosting = WebHostingStack(app, config.prefixed("web"), config=config, env=env) if config.web_hosting else None
+    web_origins = [hosting.origin] if hosting else []
+    data = DataStack(app, config.prefixed("data"), config=config, web_origins=web_origins, env=env)
     realtime = RealtimeStack(app, config.prefixed("realtime"), config=config, data=data, env=env)
-    api = ApiStack(app, config.prefixed("api"), config=config, data=data, realtime=realtime, env=env)
+    api = ApiStack(
+        app, config.prefixed("api"), config=config, data=data, realtime=realtime, web_origins=web_origins, env=env
+    )
     pipeline = ImagePipelineStack(
         app, config.prefixed("image-pipeline"), config=config, data=data, realtime=realtime, env=env
     )
-    deployment = Deployment(config=config, data=data, api=api, realtime=realtime, image_pipeline=pipeline)
+    content = (
+        WebContentStack(app, config.prefixed("web-content"), hosting=hosting, api=api, realtime=realtime, env=env)
+        if hosting
+        else None
+    )
+    deployment = Deployment(
+        config=config,
+        data=data,
+        api=api,
+        realtime=realtime,
+        image_pipeline=pipeline,
+        web_hosting=hosting,
+        web_content=content,
+    )
     for stack in deployment.stacks:
         Tags.of(stack).add("project", "messaging-platform")
         Tags.of(stack).add("stage", config.name)

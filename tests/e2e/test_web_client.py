@@ -19,7 +19,6 @@ import pytest
 from PIL import Image
 
 from tests.e2e.conftest import Runtime
-from tests.e2e.test_flows import register
 from tests.support.browser import ARTIFACTS, chromium
 
 if TYPE_CHECKING:
@@ -95,6 +94,15 @@ def sign_in(page: Page, email: str, password: str) -> None:
     expect(page.locator("#connection")).to_have_attribute("data-state", "open", timeout=STEP_MS)
 
 
+def account(api: str, name: str) -> dict[str, Any]:
+    """Someone who signed up before (over HTTP), with their email and an authorization header."""
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    response = httpx.post(f"{api}/auth/register", json={"email": email, "password": PASSWORD, "full_name": name})
+    assert response.status_code == 201, response.text
+    token = response.json()["access_token"]
+    return {"email": email, "headers": {"Authorization": f"Bearer {token}"}}
+
+
 def jpeg(path: Path, size: tuple[int, int], colour: tuple[int, int, int]) -> Path:
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, "JPEG", quality=90)
@@ -110,9 +118,9 @@ def test_two_people_chat_live_page_back_through_history_and_call_over_webrtc(
     api = app_runtime.output("HttpApiUrl")
     alice = open_page(web)
     sign_up(alice, "Alice")
-    bob_account = register(api)
+    bob_account = account(api, "Bob")
     bob = open_page(web)
-    sign_in(bob, bob_account["email"], "E2e-password-1234")
+    sign_in(bob, bob_account["email"], PASSWORD)
 
     # Alice starts a conversation with Bob by his email; it already holds 25 messages from Bob
     # (over HTTP), more than one page of history.
@@ -163,7 +171,7 @@ def test_two_people_chat_live_page_back_through_history_and_call_over_webrtc(
     expect(bob.locator("#call-status")).to_have_text("incoming call", timeout=STEP_MS)
     bob.get_by_role("button", name="Accept").click()
     expect(alice.locator("#p2p")).to_contain_text("peer link: connected", timeout=STEP_MS)
-    expect(alice.locator("#p2p")).to_contain_text("from E2E User", timeout=STEP_MS)
+    expect(alice.locator("#p2p")).to_contain_text("from Bob", timeout=STEP_MS)
     expect(bob.locator("#p2p")).to_contain_text("from Alice", timeout=STEP_MS)
     expect(alice.locator("#call-status")).to_contain_text(re.compile(r"connected · [1-9]\d* s"), timeout=STEP_MS)
     screenshot(alice, "call")
@@ -230,3 +238,47 @@ def test_an_uploaded_image_ends_with_its_three_variants_displayed(web: str, open
     widths = card.locator("figure img").evaluate_all("images => images.map(img => img.naturalWidth)")
     assert widths == [800, 1200, 1620]
     screenshot(page, "gallery")
+
+
+def test_the_socket_comes_back_after_a_drop_and_delivers_again(
+    app_runtime: Runtime, web: str, browser: Browser
+) -> None:
+    from playwright.sync_api import WebSocketRoute, expect
+
+    api = app_runtime.output("HttpApiUrl")
+    friend = account(api, "Frank")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        # The page's sockets go through Playwright to the real gateway, so the test can drop one.
+        sockets: list[WebSocketRoute] = []
+
+        def relay(socket: WebSocketRoute) -> None:
+            socket.connect_to_server()
+            sockets.append(socket)
+
+        page.route_web_socket(re.compile(r"^ws://"), relay)
+        page.goto(web)
+        email = sign_up(page, "Erin")
+        erin = httpx.get(f"{api}/users", params={"email": email}, headers=friend["headers"]).json()
+        conversation = httpx.post(
+            f"{api}/conversations",
+            json={"participant_ids": [erin["user_id"]], "title": "Drop test"},
+            headers=friend["headers"],
+        ).json()
+        messages_url = f"{api}/conversations/{conversation['conversation_id']}/messages"
+        # A conversation someone else starts shows up with its first message.
+        assert httpx.post(messages_url, json={"content": "hello"}, headers=friend["headers"]).status_code == 201
+        page.locator("#conversations a", has_text="Drop test").click(timeout=STEP_MS)
+        expect(page.locator("#messages")).to_contain_text("hello", timeout=STEP_MS)
+
+        expect(page.locator("#connection")).to_have_attribute("data-opens", "1")
+        sockets[-1].close(code=4000, reason="dropped by the test")
+        expect(page.locator("#connection")).to_have_attribute("data-opens", "2", timeout=STEP_MS)
+        expect(page.locator("#connection")).to_have_attribute("data-state", "open")
+        assert len(sockets) == 2
+
+        assert httpx.post(messages_url, json={"content": "still there?"}, headers=friend["headers"]).status_code == 201
+        expect(page.locator("#messages")).to_contain_text("still there?", timeout=STEP_MS)
+    finally:
+        context.close()

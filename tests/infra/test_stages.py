@@ -1,4 +1,4 @@
-"""Each stage gives four stacks named for it, wired by typed references."""
+"""Each stage gives its stacks named for it, wired by typed references."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tests.infra.conftest import STACK_KEYS, Synthesized
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_four_stacks_named_for_the_stage(synthesized: dict[str, Synthesized], stage: str) -> None:
+def test_stacks_named_for_the_stage(synthesized: dict[str, Synthesized], stage: str) -> None:
     synth = synthesized[stage]
     names = {stack.stack_name for stack in synth.deployment.stacks}
     assert names == {f"Messaging-{stage}-{key}" for key in STACK_KEYS}

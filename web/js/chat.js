@@ -5,10 +5,12 @@
 import { h, onSubmit, time, uuid } from './dom.js';
 
 const PAGE = 20;
+const NAMES_KEY = 'messaging.names';
 
 export function chatView(app) {
   const { api, socket, me } = app;
-  const names = app.names ?? (app.names = new Map([[me.user_id, 'You']]));
+  // Names learned from email look-ups (the API has no look-up by id), kept for the tab's life.
+  const names = new Map([...JSON.parse(sessionStorage.getItem(NAMES_KEY) || '[]'), [me.user_id, 'You']]);
   const state = { conversations: [], current: null, messages: new Map(), nextToken: null, unread: new Set() };
 
   const list = h('ul', { class: 'conversations', id: 'conversations' });
@@ -20,6 +22,7 @@ export function chatView(app) {
     async (data) => {
       const user = await api.get('/users', { email: data.get('email') });
       names.set(user.user_id, user.full_name);
+      sessionStorage.setItem(NAMES_KEY, JSON.stringify([...names].filter(([id]) => id !== me.user_id)));
       const conversation = await api.post('/conversations', {
         participant_ids: [user.user_id], title: data.get('title') || `${me.full_name} & ${user.full_name}`,
       });

@@ -93,7 +93,7 @@ export class LiveSocket extends EventTarget {
   }
 }
 
-// Keeps a badge in step with a socket: its text and its data-state attribute.
+// Keeps a badge in step with a socket: its text, its data-state, and data-opens (how often it connected).
 export function showConnection(socket, badge) {
   let ticker = null;
   const render = () => {
@@ -109,6 +109,8 @@ export function showConnection(socket, badge) {
     clearInterval(ticker);
     if (state === 'waiting') ticker = setInterval(render, 1000);
   };
+  let opens = 0;
+  socket.addEventListener('open', () => { badge.dataset.opens = String(++opens); });
   socket.addEventListener('state', render);
   render();
 }
