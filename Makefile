@@ -8,13 +8,15 @@ ARGS ?=
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 UV_VERSION := 0.13.8
+# The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+CHROMIUM := /usr/bin/chromium
 # Test processes: one per core (the suite's fixtures are per process, its ports free ones).
 PYTEST_WORKERS ?= auto
 # jsii warns on every start that Node 20 is past end of life; it still works (see shared FACTS).
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev test test-fast lint format typecheck synth synth-prod bench docs clean
+.PHONY: help install browser dev test test-fast lint format typecheck synth synth-prod bench docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -34,10 +36,18 @@ $(NODE_STAMP): package.json package-lock.json
 
 install: $(PY_STAMP) $(NODE_STAMP) ## Create the virtualenv and install Python and npm dependencies (only when they changed)
 
+browser: ## Install Debian's Chromium for the browser tests if missing (as root with apt-get; else they skip)
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests ..."; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+			|| echo "warning: apt-get could not install chromium: the browser tests will skip"; \
+	else echo "note: no $(CHROMIUM) and no way to install it here (needs root and apt-get): the browser tests will skip"; fi
+
 dev: install ## Start the whole system locally (HTTP :3000, WebSocket :3001, AWS :3002); ARGS="--reset" etc.
 	$(PY) -m local $(ARGS)
 
-test: install lint ## Install everything and run every test
+test: install lint browser ## Install everything and run every test
 	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 test-fast: install ## Run the tests without the slow ones (real bundle build, local runtime)

@@ -9,5 +9,5 @@ def free_ports_command(state_dir: Path, *arguments: str) -> list[str]:
 
     Callers learn the URLs from ``<state_dir>/outputs.json``, exactly as a client would.
     """
-    ports = ("--http-port", "0", "--ws-port", "0", "--aws-port", "0")
+    ports = ("--http-port", "0", "--ws-port", "0", "--aws-port", "0", "--web-port", "0")
     return [sys.executable, "-m", "local", *ports, "--state-dir", str(state_dir), *arguments]

@@ -28,6 +28,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--aws-port", type=int, default=3002, help="port of the emulated AWS APIs (default: %(default)s; 0 = any)"
     )
     parser.add_argument(
+        "--web-port", type=int, default=3003, help="port of the web client (default: %(default)s; 0 = any)"
+    )
+    parser.add_argument(
         "--state-dir",
         type=Path,
         default=DEFAULT_STATE_DIR,
@@ -62,6 +65,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         http_port=args.http_port,
         ws_port=args.ws_port,
         aws_port=args.aws_port,
+        web_port=args.web_port,
         state_dir=args.state_dir.resolve(),
         assembly=args.assembly.resolve() if args.assembly else None,
         stage=args.stage,

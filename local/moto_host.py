@@ -300,6 +300,9 @@ class LocalMiddleware:
             refusal = self._check_s3(environ, bucket)
             if refusal is not None:
                 return refusal(start_response)
+            origin = environ.get("HTTP_ORIGIN")
+            if origin and environ.get("REQUEST_METHOD") != "OPTIONS":
+                return self.app(environ, _with_cors(start_response, bucket, origin, environ.get("REQUEST_METHOD", "")))
         return self.app(environ, start_response)
 
     def _local(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
@@ -336,6 +339,10 @@ class LocalMiddleware:
         from local import s3_policy
 
         method = environ.get("REQUEST_METHOD", "GET")
+        if method == "OPTIONS":
+            # A CORS preflight carries no credentials, even to a presigned URL's query: S3 answers
+            # it from the bucket's CORS rules alone (moto does that part).
+            return None
         headers = {
             key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
         }
@@ -423,6 +430,18 @@ def _cors_headers(bucket: str, origin: str | None, method: str) -> list[tuple[st
                 headers.append(("Access-Control-Expose-Headers", ", ".join(rule.exposed_headers)))
             return headers
     return []
+
+
+def _with_cors(start_response: Callable[..., Any], bucket: str, origin: str, method: str) -> Callable[..., Any]:
+    """S3 puts the CORS headers of the matching rule on every answer to a cross-origin request;
+    moto does for some operations only (not a browser's POST form upload)."""
+
+    def start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+        if not any(name.lower() == "access-control-allow-origin" for name, _ in headers):
+            headers = [*headers, *_cors_headers(bucket, origin, method)]
+        return start_response(status, headers, *args)
+
+    return start
 
 
 def _json(start_response: Callable[..., Any], status: int, body: Any) -> Iterable[bytes]:

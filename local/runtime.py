@@ -36,6 +36,7 @@ from local.httpserver import HttpRequest, HttpResponse, HttpServer, json_respons
 from local.outputs import stack_outputs, write_json
 from local.services import AwsEndpoint, MotoHost, Provisioner, TtlSweeper
 from local.topology import ApiSpec, Authorizer, Topology, load_compute, load_resources
+from local.web import WEB_ROOT, WebServer
 from local.ws_gateway import IDLE_TIMEOUT_SECONDS, WebSocketGateway
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
@@ -64,6 +65,7 @@ class Options:
     http_port: int = 3000
     ws_port: int = 3001
     aws_port: int = 3002
+    web_port: int = 3003
     state_dir: Path = DEFAULT_STATE_DIR
     assembly: Path | None = None
     stage: str = "local"
@@ -163,6 +165,8 @@ class LocalRuntime:
         self.background: list[asyncio.Task[Any]] = []
         self.invocations = InvocationLog(self.out)
         self.endpoints: dict[str, Any] = {}
+        self.outputs: dict[str, Any] | None = None
+        self.web_url = ""
         self._lock: IO[str] | None = None
 
     def say(self, message: str) -> None:
@@ -232,6 +236,7 @@ class LocalRuntime:
             (options.http_port, "--http-port"),
             (options.ws_port, "--ws-port"),
             (options.aws_port, "--aws-port"),
+            (options.web_port, "--web-port"),
         ):
             _check_port(options.host, port, flag)
         assembly = await asyncio.to_thread(self._assembly)
@@ -322,6 +327,10 @@ class LocalRuntime:
             )
             await ws.start()
             self.ws_gateways.append(ws)
+        web = HttpServer(WebServer(WEB_ROOT, lambda: self.outputs).handle, options.host, options.web_port)
+        await web.start()
+        self.servers.append(web)
+        self.web_url = f"http://{options.advertised_host}:{web.port}/"
 
         self.events.start()
         self.background.append(asyncio.create_task(TtlSweeper(endpoint, topology.tables).run()))
@@ -349,6 +358,7 @@ class LocalRuntime:
                 }
                 for a in [*topology.http_apis, *topology.websocket_apis]
             ],
+            "web": self.web_url,
             "mailbox": f"{http[0]}/_local/mailbox",
             "invocations": f"{http[0]}/_local/invocations",
             "aws": {
@@ -363,8 +373,9 @@ class LocalRuntime:
             },
         }
         write_json(self.options.endpoints_file, self.endpoints)
+        self.outputs = stack_outputs(assembly, resolver, self.warn)
         # Last: its existence means "ready".
-        write_json(self.options.outputs_file, stack_outputs(assembly, resolver, self.warn))
+        write_json(self.options.outputs_file, self.outputs)
 
     def _banner(self, topology: Topology, api_endpoints: dict[str, ApiEndpoint], elapsed: float) -> None:
         routes = sum(len(api.routes) for api in topology.http_apis)
@@ -375,6 +386,7 @@ class LocalRuntime:
             f"ready in {elapsed:.1f} s",
             *(f"  HTTP API        {url}  ({routes} routes)" for url in self.endpoints["http"]),
             *(f"  WebSocket API   {url}  ({ws_routes} routes)" for url in self.endpoints["websocket"]),
+            f"  web client      {self.web_url}",
             f"  AWS APIs (moto) {self.endpoints['aws']['endpoint_url']}",
             f"  dev mailbox     {self.endpoints['mailbox']}",
             f"  functions       {runnable} (logs in {self.options.state_dir / 'logs'})",

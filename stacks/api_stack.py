@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Acknowledgment, CfnOutput, Stack, Validations
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -37,6 +39,7 @@ class ApiStack(Stack):
         config: StageConfig,
         data: DataStack,
         realtime: RealtimeStack,
+        web_origins: Sequence[str] = (),
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -47,7 +50,7 @@ class ApiStack(Stack):
             api_name=config.prefixed("http"),
             description="Client HTTP API: auth, chat, calls, rides, uploads, images.",
             cors_preflight=apigw.CorsPreflightOptions(
-                allow_origins=list(config.cors_allowed_origins),
+                allow_origins=[*config.cors_allowed_origins, *web_origins],
                 allow_methods=[apigw.CorsHttpMethod.ANY],
                 allow_headers=["authorization", "content-type", "x-requested-with"],
                 max_age=None,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Environment, Tags, Validations
+from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks.api_stack import ApiStack
@@ -19,6 +19,7 @@ from stacks.data_stack import DataStack
 from stacks.image_pipeline_stack import ImagePipelineStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.realtime_stack import RealtimeStack
+from stacks.web_stack import WebContentStack, WebHostingStack
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,15 @@ class Deployment:
     realtime: RealtimeStack
     image_pipeline: ImagePipelineStack
     monitoring: MonitoringStack
+    web_hosting: WebHostingStack | None = None
+    web_content: WebContentStack | None = None
     # The cdk-nag packs that run at synth (empty when built with ``nag=False``).
     nag_packs: tuple[str, ...] = ()
 
     @property
-    def stacks(self) -> tuple[DataStack, ApiStack, RealtimeStack, ImagePipelineStack, MonitoringStack]:
-        return (self.data, self.api, self.realtime, self.image_pipeline, self.monitoring)
+    def stacks(self) -> tuple[Stack, ...]:
+        web = (self.web_hosting, self.web_content) if self.web_hosting and self.web_content else ()
+        return (self.data, self.api, self.realtime, self.image_pipeline, self.monitoring, *web)
 
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -62,9 +66,14 @@ def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deploy
         # The deployer's own verified sender (the stage defaults are placeholders on example.com).
         config = dataclasses.replace(config, mail_from=str(mail_from))
     env = _environment()
-    data = DataStack(app, config.prefixed("data"), config=config, env=env)
+    # The web client's origin goes into the APIs' CORS rules, so its hosting comes first.
+    hosting = WebHostingStack(app, config.prefixed("web"), config=config, env=env) if config.web_hosting else None
+    web_origins = [hosting.origin] if hosting else []
+    data = DataStack(app, config.prefixed("data"), config=config, web_origins=web_origins, env=env)
     realtime = RealtimeStack(app, config.prefixed("realtime"), config=config, data=data, env=env)
-    api = ApiStack(app, config.prefixed("api"), config=config, data=data, realtime=realtime, env=env)
+    api = ApiStack(
+        app, config.prefixed("api"), config=config, data=data, realtime=realtime, web_origins=web_origins, env=env
+    )
     pipeline = ImagePipelineStack(
         app, config.prefixed("image-pipeline"), config=config, data=data, realtime=realtime, env=env
     )
@@ -75,8 +84,20 @@ def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deploy
         sections=[api.monitoring, realtime.monitoring, pipeline.monitoring, data.monitoring],
         env=env,
     )
+    content = (
+        WebContentStack(app, config.prefixed("web-content"), hosting=hosting, api=api, realtime=realtime, env=env)
+        if hosting
+        else None
+    )
     deployment = Deployment(
-        config=config, data=data, api=api, realtime=realtime, image_pipeline=pipeline, monitoring=monitoring
+        config=config,
+        data=data,
+        api=api,
+        realtime=realtime,
+        image_pipeline=pipeline,
+        web_hosting=hosting,
+        web_content=content,
+        monitoring=monitoring,
     )
     for stack in deployment.stacks:
         bound_handler_logs(stack, config)

@@ -63,7 +63,11 @@ class StageConfig:
     access_token_ttl_seconds: int
     http_throttle_rate: int
     http_throttle_burst: int
+    # Origins the HTTP API and the upload/image buckets allow besides the stage's own web client
+    # (whose CloudFront origin is added where the client is hosted, see `web_hosting`).
     cors_allowed_origins: tuple[str, ...]
+    # Deploy the web client (web/) on S3 + CloudFront for this stage.
+    web_hosting: bool
     # Sender of verification and reset codes (an SES identity the api stack creates). Stages
     # that share an account need different addresses; override with `-c mail_from=...`.
     mail_from: str
@@ -92,7 +96,8 @@ _DEV = StageConfig(
     access_token_ttl_seconds=3600,
     http_throttle_rate=50,
     http_throttle_burst=100,
-    cors_allowed_origins=("*",),
+    cors_allowed_origins=(),
+    web_hosting=True,
     mail_from="no-reply+dev@messaging.example.com",
 )
 
@@ -109,7 +114,8 @@ _PROD = StageConfig(
     access_token_ttl_seconds=900,
     http_throttle_rate=200,
     http_throttle_burst=400,
-    cors_allowed_origins=("*",),
+    cors_allowed_origins=(),
+    web_hosting=True,
     mail_from="no-reply@messaging.example.com",
     concurrency=Concurrency(
         stream_processor=20,
@@ -135,7 +141,11 @@ _LOCAL = StageConfig(
     access_token_ttl_seconds=3600,
     http_throttle_rate=1000,
     http_throttle_burst=2000,
-    cors_allowed_origins=("*",),
+    # The web client as the runtime serves it: on loopback at any port (3003 by default, a free one
+    # in the tests), or at any address on its default port (a phone reaching --public-host). S3
+    # allows one `*` per origin; the local gateways match the same patterns.
+    cors_allowed_origins=("http://127.0.0.1:*", "http://localhost:*", "http://*:3003"),
+    web_hosting=False,
     mail_from="no-reply+local@messaging.example.com",
 )
 

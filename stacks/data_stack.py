@@ -6,6 +6,7 @@ other stacks receive the resources as typed attributes and grant themselves acce
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
@@ -42,9 +43,18 @@ class Buckets:
 class DataStack(Stack):
     """Stateful resources, kept apart so the compute stacks can be replaced freely."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: object) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        web_origins: Sequence[str] = (),
+        **kwargs: object,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.config = config
+        allowed_origins = [*config.cors_allowed_origins, *web_origins]
         self.tables = Tables(
             users=self._table("Users"),
             chat=self._table(
@@ -88,7 +98,7 @@ class DataStack(Stack):
             cors=[
                 s3.CorsRule(
                     allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.POST],
-                    allowed_origins=list(config.cors_allowed_origins),
+                    allowed_origins=allowed_origins,
                     allowed_headers=["*"],
                     exposed_headers=["ETag"],
                     max_age=3000,
@@ -117,7 +127,7 @@ class DataStack(Stack):
             cors=[
                 s3.CorsRule(
                     allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-                    allowed_origins=list(config.cors_allowed_origins),
+                    allowed_origins=allowed_origins,
                     allowed_headers=["*"],
                     max_age=3000,
                 )

@@ -1,0 +1,94 @@
+"""The web client's hosting: private bucket behind CloudFront, and CORS that names it alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import STAGES, Synthesized
+
+
+def _web_origin(stage: str) -> dict[str, Any]:
+    """The distribution's https origin as the importing stacks spell it."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "https://",
+                {
+                    "Fn::ImportValue": f"Messaging-{stage}-web:"
+                    "ExportsOutputFnGetAttDistribution830FAC52DomainNameBEB09E30"
+                },
+            ],
+        ]
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_apis_and_buckets_allow_the_web_clients_origin_only(
+    synthesized: dict[str, Synthesized], stage: str
+) -> None:
+    synth = synthesized[stage]
+    origin = _web_origin(stage)
+    api = synth.template_json("api")["Resources"]
+    (cors,) = [r["Properties"]["CorsConfiguration"] for r in api.values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    assert cors["AllowOrigins"] == [origin]
+    data = synth.template_json("data")["Resources"]
+    rules = [
+        rule
+        for resource in data.values()
+        if resource["Type"] == "AWS::S3::Bucket"
+        for rule in resource["Properties"].get("CorsConfiguration", {}).get("CorsRules", [])
+    ]
+    assert len(rules) == 2
+    assert all(rule["AllowedOrigins"] == [origin] for rule in rules)
+
+
+def test_the_site_bucket_is_private_and_read_through_origin_access_control(dev: Synthesized) -> None:
+    template = dev.template("web")
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        },
+    )
+    template.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
+    distribution = next(
+        r["Properties"]["DistributionConfig"]
+        for r in dev.template_json("web")["Resources"].values()
+        if r["Type"] == "AWS::CloudFront::Distribution"
+    )
+    assert distribution["DefaultRootObject"] == "index.html"
+    assert distribution["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert [b["PathPattern"] for b in distribution["CacheBehaviors"]] == ["/outputs.json"]
+    assert "Logging" in distribution
+    assert "WebUrl" in dev.template_json("web")["Outputs"]
+
+
+def test_the_client_is_deployed_with_an_outputs_file_naming_the_stages_apis(dev: Synthesized) -> None:
+    (deployment,) = [
+        r["Properties"]
+        for r in dev.template_json("web-content")["Resources"].values()
+        if r["Type"] == "Custom::CDKBucketDeployment"
+    ]
+    markers = str(deployment["SourceMarkers"])
+    assert "Messaging-dev-api:ExportsOutputFnGetAttHttpApi" in markers
+    assert "Messaging-dev-realtime:ExportsOutputRefWebSocketApi" in markers
+    assert len(deployment["SourceObjectKeys"]) == 2
+    assert deployment["DistributionPaths"] == ["/*"]
+
+
+def test_the_local_stage_hosts_nothing_and_allows_the_local_client() -> None:
+    from stacks.config import stage_config
+
+    local = stage_config("local")
+    assert not local.web_hosting
+    assert "*" not in local.cors_allowed_origins
+    assert "http://127.0.0.1:*" in local.cors_allowed_origins
