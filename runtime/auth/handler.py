@@ -80,7 +80,9 @@ def auth_service() -> AuthService:
         tokens=token_service(),
         mailer=SesMailer(_ses(), settings.mail_from),
         codes=CodeHasher.from_secrets([key.secret for key in (keys.current, *keys.previous)]),
-        policy=CodePolicy(ttl_seconds=settings.code_ttl_seconds),
+        policy=CodePolicy(
+            ttl_seconds=settings.code_ttl_seconds, response_floor_seconds=settings.code_response_floor_ms / 1000
+        ),
     )
 
 

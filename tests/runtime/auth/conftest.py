@@ -101,6 +101,8 @@ def auth_env(tables: dict[str, TableSpec], signing_key: str, monkeypatch: pytest
     monkeypatch.setenv(Env.STAGE, "test")
     monkeypatch.setenv("ARGON2_MEMORY_KIB", "256")
     monkeypatch.setenv("ARGON2_TIME_COST", "1")
+    # The code routes' response floor is unit-tested with a fake clock (tests/unit/test_auth_enumeration.py).
+    monkeypatch.setenv("CODE_RESPONSE_FLOOR_MS", "0")
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=MAIL_FROM)
     settings.reset()
     yield UsersTable(boto3.client("dynamodb", region_name=REGION), tables[Env.USERS_TABLE].physical_name)
