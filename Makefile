@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= auto
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser dev test test-fast lint format typecheck synth synth-prod bench docs clean
+.PHONY: help install browser dev test test-fast fuzz lint format typecheck synth synth-prod bench docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -52,6 +52,12 @@ test: install lint browser ## Install everything and run every test
 
 test-fast: install ## Run the tests without the slow ones (real bundle build, local runtime)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow"
+
+# `make test` runs the fuzzers with a few derandomized examples each; this searches much deeper.
+FUZZ_EXAMPLES ?= 200
+fuzz: install ## Deep fuzzing: schemathesis over the HTTP API, hypothesis over the event parsers (FUZZ_EXAMPLES=200)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -n $(PYTEST_WORKERS) -p no:cacheprovider \
+		tests/e2e/test_fuzz_http.py tests/runtime/realtime/test_fuzz.py tests/runtime/pipeline/test_fuzz_consumers.py
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -45,6 +45,11 @@ _ERRORS_WITH_TOKEN = {
     "403": "Authenticated but not allowed",
 }
 _ERRORS_ON_WRITES = {"409": "Conflicts with the current state"}
+_RETRY_AFTER = {
+    "description": "Seconds until the attempt limit resets",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 def _error_content() -> dict[str, Any]:
@@ -88,7 +93,10 @@ def build_document() -> dict[str, Any]:
         _document_query_models(document, app)
         for path, operations in document.get("paths", {}).items():
             paths.setdefault(path, {}).update(operations)
-        schemas.update(document.get("components", {}).get("schemas", {}))
+        for name, component in document.get("components", {}).get("schemas", {}).items():
+            if schemas.setdefault(name, component) != component:
+                # Two domains' models of one name would silently share whichever came last.
+                raise ValueError(f"two different models are both named {name!r} in the OpenAPI document")
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     schemas["ErrorBody"] = ErrorBody.model_json_schema()
@@ -104,6 +112,8 @@ def build_document() -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             for status, description in sorted(errors.items()):
                 responses[status] = {"description": description, "content": _error_content()}
+            if "429" in responses:
+                responses["429"]["headers"] = {"Retry-After": _RETRY_AFTER}
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION},

@@ -53,6 +53,8 @@ class ApiStack(Stack):
                 allow_origins=[*config.cors_allowed_origins, *web_origins],
                 allow_methods=[apigw.CorsHttpMethod.ANY],
                 allow_headers=["authorization", "content-type", "x-requested-with"],
+                # The attempt limits' 429 says when to try again; browser code may only read it if exposed.
+                expose_headers=["retry-after"],
                 max_age=None,
             ),
         )

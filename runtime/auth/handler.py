@@ -29,7 +29,7 @@ from runtime.auth.models import (
     EmailLookup,
     EmailRequest,
     LoginRequest,
-    MessageOut,
+    NoticeOut,
     PublicUserOut,
     RegisterRequest,
     ResetPasswordRequest,
@@ -39,7 +39,8 @@ from runtime.auth.models import (
     VerifyEmailRequest,
 )
 from runtime.auth.passwords import HashParameters, PasswordHasher
-from runtime.auth.repository import UserRepository
+from runtime.auth.ratelimit import LOGIN, RESET, Policy, RateLimiter
+from runtime.auth.repository import AttemptCounter, UserRepository
 from runtime.auth.settings import AuthSettings
 from runtime.common.errors import UnauthorizedError
 from runtime.common.http import BEARER, JSON, ErrorBody, create_resolver, current_identity
@@ -79,8 +80,20 @@ def auth_service() -> AuthService:
         tokens=token_service(),
         mailer=SesMailer(_ses(), settings.mail_from),
         codes=CodeHasher.from_secrets([key.secret for key in (keys.current, *keys.previous)]),
-        policy=CodePolicy(ttl_seconds=settings.code_ttl_seconds),
+        policy=CodePolicy(
+            ttl_seconds=settings.code_ttl_seconds, response_floor_seconds=settings.code_response_floor_ms / 1000
+        ),
     )
+
+
+def rate_limiter() -> RateLimiter:
+    return RateLimiter(AttemptCounter(_dynamodb(), load(AuthSettings).users_table))
+
+
+def _limit(policy: Policy, email: str) -> None:
+    """Count this attempt for the email and for the caller's address (API Gateway's view of it)."""
+    address = app.current_event.request_context.http.source_ip
+    rate_limiter().check(policy, account=email, address=address or None)
 
 
 def _json(status: HTTPStatus, body: BaseModel) -> Response[Any]:
@@ -95,12 +108,18 @@ def _answers(status: HTTPStatus, model: type[BaseModel], description: str) -> di
 # --- public routes ------------------------------------------------------------------------
 
 
+_LIMITED = _answers(
+    HTTPStatus.TOO_MANY_REQUESTS,
+    ErrorBody,
+    "Too many attempts for this account or from this address; Retry-After says when to try again",
+)
 _REGISTERED = _answers(HTTPStatus.CREATED, AuthOut, "Account created and signed in")
 _SIGNED_IN = {
     **_answers(HTTPStatus.OK, AuthOut, "Signed in"),
     **_answers(HTTPStatus.UNAUTHORIZED, ErrorBody, "Wrong email or password (one answer for both)"),
+    **_LIMITED,
 }
-_CODE_SENT = _answers(HTTPStatus.ACCEPTED, MessageOut, "Accepted (the same answer whether or not the email is known)")
+_CODE_SENT = _answers(HTTPStatus.ACCEPTED, NoticeOut, "Accepted (the same answer whether or not the email is known)")
 
 
 @app.post("/auth/register", responses=_REGISTERED)
@@ -116,6 +135,7 @@ def register(body: RegisterRequest) -> Response[Any]:
 @app.post("/auth/login", responses=_SIGNED_IN)
 @app.post("/auth/signin", responses=_SIGNED_IN)
 def login(body: LoginRequest) -> AuthOut:
+    _limit(LOGIN, body.email)
     try:
         session = auth_service().login(email=body.email, password=body.password)
     except UnauthorizedError:
@@ -133,19 +153,21 @@ def verify_email(body: VerifyEmailRequest) -> VerifiedOut:
 @app.post("/auth/resend-verification", responses=_CODE_SENT)
 def resend_verification(body: EmailRequest) -> Response[Any]:
     auth_service().resend_verification(email=body.email)
-    return _json(HTTPStatus.ACCEPTED, MessageOut(message=CODE_SENT))
+    return _json(HTTPStatus.ACCEPTED, NoticeOut(message=CODE_SENT))
 
 
-@app.post("/auth/forgot-password", responses=_CODE_SENT)
+@app.post("/auth/forgot-password", responses={**_CODE_SENT, **_LIMITED})
 def forgot_password(body: EmailRequest) -> Response[Any]:
+    _limit(RESET, body.email)
     auth_service().forgot_password(email=body.email)
-    return _json(HTTPStatus.ACCEPTED, MessageOut(message=CODE_SENT))
+    return _json(HTTPStatus.ACCEPTED, NoticeOut(message=CODE_SENT))
 
 
-@app.post("/auth/reset-password")
-def reset_password(body: ResetPasswordRequest) -> MessageOut:
+@app.post("/auth/reset-password", responses=_LIMITED)
+def reset_password(body: ResetPasswordRequest) -> NoticeOut:
+    _limit(RESET, body.email)
     auth_service().reset_password(email=body.email, code=body.code, new_password=body.new_password)
-    return MessageOut(message="password changed; sign in with the new password")
+    return NoticeOut(message="password changed; sign in with the new password")
 
 
 # --- authenticated routes -----------------------------------------------------------------

@@ -18,7 +18,8 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
@@ -58,6 +59,10 @@ class CodePolicy:
     ttl_seconds: int = 15 * 60
     max_attempts: int = 5
     resend_after_seconds: int = 60
+    # Every code route takes at least this long, whatever happened: an unknown email does
+    # nothing, a known one reads, counts, hashes or hands a mail to SES, and without the floor
+    # the difference in time would tell which emails have accounts.
+    response_floor_seconds: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,8 @@ class AuthService:
         clock: Callable[[], float] = time.time,
         make_code: Callable[[], str] = new_code,
         make_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
         self._passwords = passwords
@@ -216,6 +223,8 @@ class AuthService:
         self._clock = clock
         self._make_code = make_code
         self._make_id = make_id
+        self._monotonic = monotonic
+        self._sleep = sleep
 
     # --- accounts -------------------------------------------------------------------------
 
@@ -271,40 +280,56 @@ class AuthService:
         return user
 
     # --- codes ----------------------------------------------------------------------------
+    # Each public method takes the same time for a known and an unknown email (``_paced``).
 
     def verify_email(self, *, email: str, code: str) -> User:
-        user = self._store.get_by_email(normalize_email(email))
-        code_hash = self._check_code(user, Purpose.VERIFY_EMAIL, code)
-        assert user is not None  # _check_code refuses a missing user
-        if not self._store.mark_email_verified(user.user_id, code_hash=code_hash, now=self._now()):
-            raise BadRequestError(INVALID_CODE)  # consumed by a concurrent request
-        return replace(user, email_verified=True)
+        with self._paced():
+            user = self._store.get_by_email(normalize_email(email))
+            code_hash = self._check_code(user, Purpose.VERIFY_EMAIL, code)
+            assert user is not None  # _check_code refuses a missing user
+            if not self._store.mark_email_verified(user.user_id, code_hash=code_hash, now=self._now()):
+                raise BadRequestError(INVALID_CODE)  # consumed by a concurrent request
+            return replace(user, email_verified=True)
 
     def resend_verification(self, *, email: str) -> None:
-        user = self._store.get_by_email(normalize_email(email))
-        if user is not None and not user.email_verified:
-            self._issue_code(user, Purpose.VERIFY_EMAIL)
+        with self._paced():
+            user = self._store.get_by_email(normalize_email(email))
+            if user is not None and not user.email_verified:
+                self._issue_code(user, Purpose.VERIFY_EMAIL)
 
     def forgot_password(self, *, email: str) -> None:
-        user = self._store.get_by_email(normalize_email(email))
-        if user is not None:
-            self._issue_code(user, Purpose.RESET_PASSWORD)
+        with self._paced():
+            user = self._store.get_by_email(normalize_email(email))
+            if user is not None:
+                self._issue_code(user, Purpose.RESET_PASSWORD)
 
     def reset_password(self, *, email: str, code: str, new_password: str) -> None:
-        user = self._store.get_by_email(normalize_email(email))
-        code_hash = self._check_code(user, Purpose.RESET_PASSWORD, code)
-        assert user is not None
-        password_hash = self._passwords.hash(new_password)
-        if not self._store.reset_password(
-            user.user_id, code_hash=code_hash, password_hash=password_hash, now=self._now()
-        ):
-            raise BadRequestError(INVALID_CODE)
-        logger.info("password reset", extra={"user_id": user.user_id})
+        with self._paced():
+            user = self._store.get_by_email(normalize_email(email))
+            code_hash = self._check_code(user, Purpose.RESET_PASSWORD, code)
+            assert user is not None
+            password_hash = self._passwords.hash(new_password)
+            if not self._store.reset_password(
+                user.user_id, code_hash=code_hash, password_hash=password_hash, now=self._now()
+            ):
+                raise BadRequestError(INVALID_CODE)
+            logger.info("password reset", extra={"user_id": user.user_id})
 
     # --- helpers --------------------------------------------------------------------------
 
     def _now(self) -> int:
         return int(self._clock())
+
+    @contextmanager
+    def _paced(self) -> Iterator[None]:
+        """Finish no sooner than the policy's floor after starting, whether the body returns or raises."""
+        started = self._monotonic()
+        try:
+            yield
+        finally:
+            remaining = self._policy.response_floor_seconds - (self._monotonic() - started)
+            if remaining > 0:
+                self._sleep(remaining)
 
     def _session(self, user: User) -> Session:
         return Session(user=user, token=self._tokens.issue(user.identity()))

@@ -121,5 +121,5 @@ class VerifiedOut(BaseModel):
     email_verified: bool
 
 
-class MessageOut(BaseModel):
+class NoticeOut(BaseModel):
     message: str

@@ -263,3 +263,32 @@ class UserRepository:
                 if reasons & _RETRYABLE_REASONS:
                     raise ThrottledError("the service is busy, please retry") from error
             raise_for_client_error(error)
+
+
+class AttemptCounter:
+    """Fixed-window attempt counters (``LIMIT#{key}/WINDOW#{start}``) in the users table.
+
+    One conditional ``UpdateItem`` per attempt: ``ADD hits`` only while ``hits < max``, so
+    concurrent attempts are counted exactly and none slips past the limit; ``ttl`` deletes the
+    window once it is over.
+    """
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def hit(self, key: str, *, window_start: int, expires_at: int, max_hits: int) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item({Attr.PK: f"LIMIT#{key}", Attr.SK: f"WINDOW#{window_start}"}),
+                UpdateExpression="ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
+                ConditionExpression="attribute_not_exists(hits) OR hits < :max",
+                ExpressionAttributeNames={"#ttl": Attr.TTL},
+                ExpressionAttributeValues=to_values({":one": 1, ":max": max_hits, ":ttl": expires_at}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise_for_client_error(error)
+        return True

@@ -20,6 +20,8 @@ class AuthSettings(FunctionSettings):
     argon2_time_cost: int = Field(default=OWASP.time_cost, ge=1)
     argon2_parallelism: int = Field(default=OWASP.parallelism, ge=1, le=16)
     code_ttl_seconds: int = Field(default=15 * 60, ge=60, le=24 * 3600)
+    # The least time a code route takes (runtime.auth.logic.CodePolicy.response_floor_seconds).
+    code_response_floor_ms: int = Field(default=500, ge=0, le=5000)
 
     def hash_parameters(self) -> HashParameters:
         parameters = HashParameters(

@@ -48,6 +48,14 @@ class TooManyRequestsError(DomainError):
     status = HTTPStatus.TOO_MANY_REQUESTS
 
 
+class RateLimitedError(TooManyRequestsError):
+    """Over an attempt limit; the answer carries ``Retry-After`` (seconds until the window ends)."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ThrottledError(DomainError):
     """A dependency throttled us; the caller may retry (503, never a lost write)."""
 

@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
-from runtime.common.errors import DomainError, UnauthorizedError
+from runtime.common.errors import DomainError, RateLimitedError, UnauthorizedError
 from runtime.common.identity import Identity
 from runtime.common.observability import logger
 from runtime.common.tokens import bearer_token, token_service
@@ -29,6 +29,7 @@ from runtime.common.tokens import bearer_token, token_service
 JSON = "application/json"
 # JSON bodies of this API are small; anything larger is refused before parsing (413).
 MAX_BODY_BYTES = 64 * 1024
+NOT_JSON = "request body must be JSON (Content-Type: application/json)"
 
 # pydantic error types that mean "this is not the shape we asked for" rather than
 # "the shape is right but a value breaks a rule".
@@ -41,8 +42,8 @@ class ErrorBody(BaseModel):
     error: str
 
 
-def error_response(status: HTTPStatus | int, message: str) -> Response[Any]:
-    return Response(status_code=int(status), content_type=JSON, body={"error": message})
+def error_response(status: HTTPStatus | int, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(status_code=int(status), content_type=JSON, body={"error": message}, headers=headers)
 
 
 def answers(status: HTTPStatus, model: type[BaseModel], description: str) -> dict[int, OpenAPIResponse]:
@@ -78,6 +79,28 @@ def _body_too_large(app: APIGatewayHttpResolver) -> bool:
     return len(body) > MAX_BODY_BYTES * (4 / 3 if app.current_event.is_base64_encoded else 1)
 
 
+def _is_json_or_empty(app: APIGatewayHttpResolver) -> bool:
+    """A body is read only as JSON: no content type, or ``application/json`` (with any parameters).
+
+    Powertools would also parse forms and multipart bodies, and crashes (a 500) on a multipart
+    type without a boundary; this API takes none of them, so any other type is refused first.
+    """
+    if not app.current_event.body:
+        return True
+    content_type = (app.current_event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    return content_type in ("", JSON)
+
+
+def _body_is_text(app: APIGatewayHttpResolver) -> bool:
+    """API Gateway base64-encodes a body that is not valid UTF-8; Powertools would decode it to text
+    and crash on the bytes (a 500). Such a body cannot be JSON: it is the caller's 400."""
+    try:
+        _ = app.current_event.decoded_body
+    except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+        return False
+    return True
+
+
 def _authenticate(app: APIGatewayHttpResolver) -> None:
     """Verify the bearer token (the same code `$connect` uses) and remember who is calling.
 
@@ -109,6 +132,10 @@ def _checks_before_validation(app: APIGatewayHttpResolver) -> None:
         route = app.context.get("_route")
         if route is not None and route.security:
             _authenticate(app)
+        if route is not None and route.dependant.body_params and not _is_json_or_empty(app):
+            return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, NOT_JSON)
+        if not _body_is_text(app):
+            return error_response(HTTPStatus.BAD_REQUEST, "request body is not valid JSON")
         response: Response[Any] = validation(app, next_middleware)
         return response
 
@@ -131,6 +158,8 @@ def create_resolver(*, allow_origin: str = "*") -> APIGatewayHttpResolver:
     def _domain_error(error: DomainError) -> Response[Any]:
         if error.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             logger.warning("dependency unavailable", extra={"error": error.message})
+        if isinstance(error, RateLimitedError):
+            return error_response(error.status, error.message, {"Retry-After": str(error.retry_after_seconds)})
         return error_response(error.status, error.message)
 
     @app.exception_handler(RequestValidationError)
@@ -142,9 +171,7 @@ def create_resolver(*, allow_origin: str = "*") -> APIGatewayHttpResolver:
     @app.exception_handler(RequestUnsupportedContentType)
     def _not_json(_: RequestUnsupportedContentType) -> Response[Any]:
         # Powertools reads a body only as JSON, a form or multipart; anything else would be a 500.
-        return error_response(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "request body must be JSON (Content-Type: application/json)"
-        )
+        return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, NOT_JSON)
 
     @app.not_found
     def _not_found(_: Exception) -> Response[Any]:

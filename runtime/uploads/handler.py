@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,6 +16,8 @@ from runtime.common.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from runtime.common.settings import FunctionSettings, load
 from runtime.uploads.logic import ImageService, SessionService
 from runtime.uploads.models import (
+    ALLOWED_IMAGE_TYPES,
+    SESSION_ID_SCHEMA,
     ImagePage,
     ImageView,
     PresignedUpload,
@@ -66,14 +68,18 @@ def create_session() -> SessionCreated:
 
 @app.get("/upload-url")
 def upload_url(
-    session_id: Annotated[str | None, Query(alias="sessionId", max_length=64)] = None,
-    content_type: Annotated[str | None, Query(alias="contentType", max_length=100)] = None,
+    session_id: Annotated[
+        str | None, Query(alias="sessionId", max_length=64, json_schema_extra=SESSION_ID_SCHEMA)
+    ] = None,
+    content_type: Annotated[
+        str | None, Query(alias="contentType", max_length=100, json_schema_extra={"enum": list(ALLOWED_IMAGE_TYPES)})
+    ] = None,
 ) -> UploadUrl:
     return sessions().upload_url(session_id, content_type)
 
 
 @app.get("/sessions/<sessionId>")
-def get_session(sessionId: str) -> SessionView:
+def get_session(sessionId: Annotated[str, Path(json_schema_extra=SESSION_ID_SCHEMA)]) -> SessionView:
     return sessions().view(sessionId)
 
 

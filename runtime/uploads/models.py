@@ -37,6 +37,11 @@ class UploadUrl(BaseModel):
     expiresIn: int
 
 
+# What a session id looks like (a lower-case canonical UUID), for the OpenAPI document only: the
+# service checks it itself, because the contract answers a malformed id with 400, not a 422.
+SESSION_ID_SCHEMA: dict[str, Any] = {"pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}
+
+
 class SessionView(BaseModel):
     sessionId: str
     status: SessionStatus
@@ -48,7 +53,8 @@ class UploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fileName: str = Field(min_length=1, max_length=255)
-    fileType: str = Field(min_length=1, max_length=100)
+    # Validated by the service (another type is the contract's 400, not a 422); the enum documents it.
+    fileType: str = Field(min_length=1, max_length=100, json_schema_extra={"enum": list(ALLOWED_IMAGE_TYPES)})
 
 
 class PresignedUpload(BaseModel):

@@ -34,6 +34,8 @@ def test_the_apis_and_buckets_allow_the_web_clients_origin_only(
     api = synth.template_json("api")["Resources"]
     (cors,) = [r["Properties"]["CorsConfiguration"] for r in api.values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
     assert cors["AllowOrigins"] == [origin]
+    # The attempt limits' 429 carries Retry-After, which browser code can read only if exposed.
+    assert cors["ExposeHeaders"] == ["retry-after"]
     data = synth.template_json("data")["Resources"]
     rules = [
         rule

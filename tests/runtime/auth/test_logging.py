@@ -5,15 +5,20 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from runtime.auth.ratelimit import LOGIN
 from tests.runtime.auth.conftest import MAIL_FROM, PASSWORD, REGION, Mailbox, UsersTable, call
 
 NEW_PASSWORD = "another long passphrase"
 
 
 def test_no_secret_reaches_the_logs(
-    auth_env: UsersTable, mailbox: Mailbox, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    auth_env: UsersTable,
+    mailbox: Mailbox,
+    signing_key: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    secrets_seen: list[str] = [PASSWORD, NEW_PASSWORD]
+    secrets_seen: list[str] = [PASSWORD, NEW_PASSWORD, signing_key]
     registered = call(
         "POST", "/auth/register", body={"email": "zoe@example.com", "password": PASSWORD, "full_name": "Zoe"}
     )
@@ -36,6 +41,11 @@ def test_no_secret_reaches_the_logs(
         "/auth/reset-password",
         body={"email": "zoe@example.com", "code": reset_code, "new_password": NEW_PASSWORD},
     )
+    # Guessing until the attempt limit answers 429: the refused password is not logged either.
+    for _ in range(LOGIN.per_account.max_hits + 1):
+        limited = call("POST", "/auth/login", body={"email": "zoe@example.com", "password": NEW_PASSWORD + "!"})
+    assert limited.status == 429
+    secrets_seen.append(NEW_PASSWORD + "!")
     # The mail service failing logs a traceback: it must not hold the code either.
     boto3.client("ses", region_name=REGION).delete_identity(Identity=MAIL_FROM)
     failed = call("POST", "/auth/register", body={"email": "yan@example.com", "password": PASSWORD, "full_name": "Yan"})
