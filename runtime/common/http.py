@@ -102,9 +102,9 @@ def _authenticate(app: APIGatewayHttpResolver) -> None:
 def _deferred_validation() -> tuple[Middleware, Middleware]:
     """Powertools' request and response validation, built when the first request needs them.
 
-    Building them imports Powertools' OpenAPI machinery (its pydantic field, schema and encoder
-    layers, about 65 ms of CPU here) that only a request uses; a function that imports the
-    resolver at cold start should not pay it before it has a request. Both run exactly as
+    Building them imports Powertools' OpenAPI layer (its field, dependant and encoder modules
+    and the parts of pydantic they use) that only a request needs, so a function pays it on
+    its first request rather than in every import of a handler module. Both run exactly as
     Powertools would have run them: same classes, same arguments, same place in the chain.
     """
     built: list[Any] = []
