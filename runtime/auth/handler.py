@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -43,7 +42,7 @@ from runtime.auth.ratelimit import LOGIN, RESET, Policy, RateLimiter
 from runtime.auth.repository import AttemptCounter, UserRepository
 from runtime.auth.settings import AuthSettings
 from runtime.common.errors import UnauthorizedError
-from runtime.common.http import BEARER, JSON, ErrorBody, create_resolver, current_identity
+from runtime.common.http import BEARER, JSON, ErrorBody, Query, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.settings import load
 from runtime.common.tokens import TokenSettings, load_key_ring, token_service

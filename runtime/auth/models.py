@@ -30,7 +30,8 @@ Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=rf"^[0-9]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built when a route first validates one (``EmailStr`` imports email-validator then).
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class RegisterRequest(_Body):

@@ -7,7 +7,6 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,7 +17,7 @@ from runtime.calls.repository import CallRepository
 from runtime.chat.logic import ChatService, path_id
 from runtime.chat.models import PageQuery
 from runtime.chat.repository import ChatRepository
-from runtime.common.http import BEARER, JSON, answers, create_resolver, current_identity
+from runtime.common.http import BEARER, JSON, Body, Query, answers, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.settings import FunctionSettings, load
 

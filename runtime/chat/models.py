@@ -59,9 +59,13 @@ def is_uuid(value: str) -> bool:
 
 
 class Strict(BaseModel):
-    """Unknown fields are refused (422) so a misspelt ``client_message_id`` is not silently dropped."""
+    """Unknown fields are refused (422) so a misspelt ``client_message_id`` is not silently dropped.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Like every model here, its validator is built on first use (``defer_build``), so a
+    function builds the models of the routes it serves, not all of them at cold start.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class CreateConversationRequest(Strict):
@@ -78,7 +82,7 @@ class SendMessageRequest(Strict):
 
 
 class PageQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     limit: int = Field(default=20, ge=1, le=100)
     next_token: str | None = Field(default=None, min_length=1, max_length=4096)
@@ -92,9 +96,10 @@ class Out(BaseModel):
     """A response shape, for the OpenAPI document only: the routes answer with ``view()``.
 
     Unknown fields are refused so a test holding every ``view()`` to its model fails on drift.
+    Built only if used (``defer_build``): a deployed function never does.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ConversationOut(Out):

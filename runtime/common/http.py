@@ -8,23 +8,28 @@ says nothing about internals while the log line carries the traceback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from runtime.common.errors import DomainError, RateLimitedError, UnauthorizedError
 from runtime.common.identity import Identity
 from runtime.common.observability import logger
 from runtime.common.tokens import bearer_token, token_service
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+    from aws_lambda_powertools.event_handler.openapi import params
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+Middleware = Callable[[APIGatewayHttpResolver, "NextMiddleware"], Response[Any]]
 
 JSON = "application/json"
 # JSON bodies of this API are small; anything larger is refused before parsing (413).
@@ -38,6 +43,9 @@ _TYPE_ERRORS = ("json_invalid", "model_attributes_type", "dict_type", "model_typ
 
 class ErrorBody(BaseModel):
     """The body of every error response."""
+
+    # Only the OpenAPI document uses it (responses are built as dicts), so build it only then.
+    model_config = ConfigDict(defer_build=True)
 
     error: str
 
@@ -114,17 +122,54 @@ def _authenticate(app: APIGatewayHttpResolver) -> None:
     app.append_context(identity=token_service().verify(token))
 
 
-def _checks_before_validation(app: APIGatewayHttpResolver) -> None:
-    """Run size and token checks ahead of Powertools' request validation.
+def _deferred_validation() -> tuple[Middleware, Middleware]:
+    """Powertools' request and response validation, built when the first request needs them.
+
+    Building them imports Powertools' OpenAPI layer (its field, dependant and encoder modules
+    and the parts of pydantic they use) that only a request needs, so a function pays it on
+    its first request rather than in every import of a handler module. Both run exactly as
+    Powertools would have run them: same classes, same arguments, same place in the chain.
+    """
+    built: list[Any] = []
+
+    def middlewares() -> list[Any]:
+        if not built:
+            from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+                OpenAPIRequestValidationMiddleware,
+                OpenAPIResponseValidationMiddleware,
+            )
+
+            built.append(OpenAPIRequestValidationMiddleware())
+            built.append(OpenAPIResponseValidationMiddleware(validation_serializer=None))
+        return built
+
+    def request_validation(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        response: Response[Any] = middlewares()[0](app, next_middleware)
+        return response
+
+    def response_validation(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        response: Response[Any] = middlewares()[1](app, next_middleware)
+        return response
+
+    return request_validation, response_validation
+
+
+def _enable_validation(app: APIGatewayHttpResolver) -> None:
+    """Turn on Powertools' validation with its middlewares deferred, and our checks ahead of it.
 
     Powertools always validates the request first, before any middleware of ours, so a bad
     token with a bad body would answer 400 and an oversize body would be parsed before being
     refused. The contract wants 401 for a bad token and 413 for a large body whatever else is
     wrong, so both checks wrap the validation middleware itself. A route is authenticated
     exactly when it declares ``security=BEARER``: one declaration both enforces the check and
-    documents it in the OpenAPI document. (Tested against the pinned Powertools version.)
+    documents it in the OpenAPI document.
+
+    The resolver keeps its validation middlewares in two attributes that it fills at
+    construction (``enable_validation=True``) or, when they are missing, on a route's first
+    request; setting them here, with the flag, is the same state without the imports.
+    (Tested against the pinned Powertools version.)
     """
-    validation = app._request_validation_middleware
+    validation, response_validation = _deferred_validation()
 
     def checked_validation(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         if _body_too_large(app):
@@ -136,10 +181,11 @@ def _checks_before_validation(app: APIGatewayHttpResolver) -> None:
             return error_response(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, NOT_JSON)
         if not _body_is_text(app):
             return error_response(HTTPStatus.BAD_REQUEST, "request body is not valid JSON")
-        response: Response[Any] = validation(app, next_middleware)
-        return response
+        return validation(app, next_middleware)
 
+    app._enable_validation = True
     app._request_validation_middleware = checked_validation  # type: ignore[assignment]
+    app._response_validation_middleware = response_validation  # type: ignore[assignment]
 
 
 def create_resolver(*, allow_origin: str = "*") -> APIGatewayHttpResolver:
@@ -150,9 +196,8 @@ def create_resolver(*, allow_origin: str = "*") -> APIGatewayHttpResolver:
             allow_headers=["Authorization", "Content-Type", "X-Requested-With"],
             max_age=300,
         ),
-        enable_validation=True,
     )
-    _checks_before_validation(app)
+    _enable_validation(app)
 
     @app.exception_handler(DomainError)
     def _domain_error(error: DomainError) -> Response[Any]:
@@ -183,6 +228,32 @@ def create_resolver(*, allow_origin: str = "*") -> APIGatewayHttpResolver:
         return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal server error")
 
     return app
+
+
+def Body(**options: Any) -> params.Body:
+    """Powertools' ``Body()`` marker for a route parameter, imported when it is first used.
+
+    Route signatures are strings (``from __future__ import annotations``) that Powertools
+    evaluates in the handler's module when a route first validates a request, so the marker
+    (and the OpenAPI layer it belongs to) is imported then rather than at cold start.
+    """
+    from aws_lambda_powertools.event_handler.openapi.params import Body as PowertoolsBody
+
+    return PowertoolsBody(**options)
+
+
+def Query(**options: Any) -> params.Query:
+    """Powertools' ``Query()`` marker, imported when first used (see ``Body``)."""
+    from aws_lambda_powertools.event_handler.openapi.params import Query as PowertoolsQuery
+
+    return PowertoolsQuery(**options)
+
+
+def Path(**options: Any) -> params.Path:
+    """Powertools' ``Path()`` marker, imported when first used (see ``Body``)."""
+    from aws_lambda_powertools.event_handler.openapi.params import Path as PowertoolsPath
+
+    return PowertoolsPath(**options)
 
 
 # ``security=BEARER`` on a route: the token is verified before anything else, and documented.

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeGuard
 
-import jwt
-from aws_lambda_powertools.utilities import parameters
 from pydantic import Field
 
 from runtime.common.errors import ConfigurationError, UnauthorizedError
@@ -109,6 +107,10 @@ class TokenService:
         self._ttl = ttl_seconds
         self._leeway = leeway_seconds
         self._clock = clock
+        # PyJWT (and, through its algorithm table, ``cryptography`` where installed) is imported
+        # when a container first needs tokens, not by every module that imports this one.
+        import jwt
+
         self._jwt = jwt.PyJWT(options={"enforce_minimum_key_length": True})
 
     def issue(self, identity: Identity) -> IssuedToken:
@@ -130,6 +132,8 @@ class TokenService:
 
     def verify(self, token: str) -> Identity:
         """The identity a token proves; any flaw is the same 401, whatever it was."""
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
             key = self._keys.find(header.get("kid"))
@@ -193,6 +197,8 @@ def bearer_token(authorization: str | None) -> str:
 
 def load_key_ring(secret_arn: str) -> KeyRing:
     """Read the signing key(s) from Secrets Manager, cached per container for a few minutes."""
+    from aws_lambda_powertools.utilities import parameters
+
     value = parameters.get_secret(secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
     return KeyRing.from_secret(str(value))
 

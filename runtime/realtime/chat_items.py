@@ -30,7 +30,7 @@ def _ids(value: Any) -> Any:
 
 
 class _Image(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
 
 class ConversationImage(_Image):

@@ -26,7 +26,8 @@ _Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._
 
 
 class _Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Frames build their validators on first use: only `$default` reads inbound ones.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     # Echoed back on the ack / error so a client can match answers to requests.
     request_id: Annotated[str, Field(max_length=128)] | None = None
@@ -65,7 +66,7 @@ class Ping(_Inbound):
 
 
 InboundFrame = Annotated[SendMessage | Subscribe | Unsubscribe | Signal | Ping, Field(discriminator="action")]
-_inbound = TypeAdapter[InboundFrame](InboundFrame)
+_inbound = TypeAdapter[InboundFrame](InboundFrame, config=ConfigDict(defer_build=True))
 ACTIONS = ("sendMessage", "subscribe", "unsubscribe", "signal", "ping")
 
 
@@ -119,7 +120,7 @@ def request_id_of(body: str | None) -> str | None:
 
 
 class _Outbound(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     def encode(self) -> bytes:
         return self.model_dump_json(by_alias=True, exclude_none=True).encode()

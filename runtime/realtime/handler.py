@@ -11,12 +11,11 @@ failure must not hide the cleanup that did happen); `$default` always answers 20
 from __future__ import annotations
 
 import json
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from runtime.chat.logic import ChatService
@@ -35,7 +34,17 @@ from runtime.realtime.sessions import UploadSessionStore
 from runtime.realtime.settings import ConnectSettings, DisconnectSettings, ProcessorSettings, RouterSettings
 from runtime.realtime.stream import StreamBatch
 
-_processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+
+@cache
+def _processor() -> BatchProcessor:
+    """Built by the stream function's first batch: the three WebSocket functions share this module."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 def _context_of(event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -146,7 +155,9 @@ def stream_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def record_handler(record: DynamoDBRecord) -> int:
         return batch.handle(record.raw_event)
 
-    response: dict[str, Any] = dict(process_partial_response(event, record_handler, _processor, context))
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    response: dict[str, Any] = dict(process_partial_response(event, record_handler, _processor(), context))
     failures = len(response.get("batchItemFailures", []))
     if failures:
         logger.warning("stream batch partially failed", extra={"failed": failures, "records": len(event["Records"])})

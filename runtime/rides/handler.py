@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,7 +26,7 @@ from runtime.calls.logic import CallService
 from runtime.calls.repository import CallRepository
 from runtime.chat.logic import ChatService
 from runtime.chat.repository import ChatRepository, UserDirectory
-from runtime.common.http import BEARER, JSON, answers, create_resolver, current_identity
+from runtime.common.http import BEARER, JSON, Body, Query, answers, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.settings import FunctionSettings, load
 from runtime.rides.logic import RideService, ride_message_view

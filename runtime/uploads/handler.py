@@ -5,12 +5,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from runtime.common.http import BEARER, create_resolver, current_identity
+from runtime.common.http import BEARER, Path, Query, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from runtime.common.settings import FunctionSettings, load

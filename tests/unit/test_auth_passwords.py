@@ -81,16 +81,16 @@ def test_deployed_stages_refuse_parameters_below_owasp(
     for name, value in overrides.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError):
-        AuthSettings().hash_parameters()
+        AuthSettings.from_environment().hash_parameters()
     monkeypatch.setenv("STAGE", TEST_STAGE)
-    assert AuthSettings().hash_parameters().memory_kib <= OWASP.memory_kib
+    assert AuthSettings.from_environment().hash_parameters().memory_kib <= OWASP.memory_kib
 
 
 def test_settings_default_to_owasp(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USERS_TABLE", "users")
     monkeypatch.setenv("MAIL_FROM", "no-reply@example.com")
     monkeypatch.setenv("STAGE", "prod")
-    assert AuthSettings().hash_parameters() == OWASP
+    assert AuthSettings.from_environment().hash_parameters() == OWASP
 
 
 def test_codes_are_random_fixed_length_digits() -> None:
