@@ -52,7 +52,9 @@ def test_http_send_throttled_past_its_retries_is_a_503_that_stores_nothing(api: 
     assert stored["message_id"] == retry.body["message_id"]
 
 
-@pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"])
+@pytest.mark.parametrize(
+    "code", ["ProvisionedThroughputExceededException", "ThrottlingException", "InternalServerError"]
+)
 def test_http_send_rides_out_a_short_throttle(api: Api, faults: FaultInjector, code: str) -> None:
     alice, bob = api.user(), api.user()
     conversation_id = api.conversation(alice, bob)["conversation_id"]
