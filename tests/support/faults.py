@@ -35,6 +35,8 @@ STATUS = {
     "ServiceUnavailable": 503,
     "SlowDown": 503,
     "AccessDenied": 403,
+    "AuthorizationError": 403,
+    "Throttling": 400,
 }
 
 
