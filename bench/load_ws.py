@@ -115,8 +115,9 @@ def raise_fd_limit(needed: int) -> int:
     return soft
 
 
-def start_runtime(state_dir: Path, max_concurrency: int) -> subprocess.Popen[bytes]:
-    command = free_ports_command(state_dir, "--no-persist", "--max-concurrency", str(max_concurrency))
+def start_runtime(state_dir: Path, max_concurrency: int, assembly: Path | None) -> subprocess.Popen[bytes]:
+    extra = ("--assembly", str(assembly)) if assembly else ()
+    command = free_ports_command(state_dir, "--no-persist", "--max-concurrency", str(max_concurrency), *extra)
     log = (state_dir / "runtime.log").open("ab")
     process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -207,6 +208,21 @@ async def receive(index: int, socket: Any, tally: Tally) -> None:
                 tally.errors.append(str(frame.get("error")))
 
 
+async def invocation_summary(state_dir: Path, since: float) -> dict[str, str]:
+    """Warm invocations per function since ``since`` (the runtime keeps the last 2,000): where the time goes."""
+    endpoints = json.loads((state_dir / "endpoints.json").read_text())
+    async with httpx.AsyncClient(timeout=30) as client:
+        records = (await client.get(endpoints["invocations"])).json()["invocations"]
+    by_function: dict[str, list[float]] = {}
+    for record in records:
+        if record["time"] >= since and not record["cold_start"]:
+            by_function.setdefault(record["function"], []).append(float(record["duration_ms"]))
+    return {
+        name: f"{len(d)} warm, p50 {percentile(d, 0.5):.0f} ms, p90 {percentile(d, 0.9):.0f} ms"
+        for name, d in sorted(by_function.items())
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -293,9 +309,11 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
     tally.errors.clear()
 
     total_messages = int(args.rate * args.duration)
+    load_started = time.time()
     want, send_seconds = await send_phase(args.rate, total_messages, "load")
     print(f"sent {total_messages} messages in {send_seconds:.1f} s ({total_messages / send_seconds:.1f}/s)")
     during = memory_of(runtime_pid)
+    functions = await invocation_summary(state_dir, since=load_started)
     print(f"memory with {args.connections} connections open: {during}")
 
     await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
@@ -303,6 +321,15 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
     await asyncio.sleep(args.settle)
     after = memory_of(runtime_pid)
     print(f"memory {args.settle:.0f} s after closing them: {after}")
+    # RSS rarely shrinks (the allocator keeps its arenas): growth shows as a rise from one
+    # open-and-close cycle to the next, so the sockets are opened and closed again.
+    cycles: list[str] = []
+    for cycle in range(args.cycles):
+        await asyncio.gather(*(connect(i) for i in range(args.connections)))
+        await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
+        await asyncio.sleep(args.settle)
+        cycles.append(str(memory_of(runtime_pid)))
+        print(f"memory after open-and-close cycle {cycle + 2}: {cycles[-1]}")
 
     latencies = [latency for seen in tally.received.values() for latency in seen.values()]
     lost = want - len(latencies)
@@ -327,7 +354,9 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
         "memory_before": str(before),
         "memory_open": str(during),
         "memory_after": str(after),
+        "memory_after_more_cycles": cycles,
         "gateway_growth_mib": round(after.gateway_mib - before.gateway_mib, 1),
+        "functions": functions,
     }
 
 
@@ -341,25 +370,29 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sending")
     parser.add_argument("--drain", type=float, default=20.0, help="seconds to wait for late frames, at most")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds between closing sockets and measuring")
+    parser.add_argument("--cycles", type=int, default=2, help="extra open-and-close cycles for the memory check")
     parser.add_argument("--parallel", type=int, default=8, help="concurrent registrations / handshakes")
     parser.add_argument("--max-concurrency", type=int, default=10, help="the runtime's warm workers per function")
+    parser.add_argument("--assembly", type=Path, help="serve this synthesized assembly (default: synthesize)")
     parser.add_argument("--state-dir", type=Path, help="the runtime's state (default: a temporary directory)")
     args = parser.parse_args()
     if args.participants * args.conversations > args.users * 50 or args.connections < args.users:
         parser.error("need connections >= users, and enough users for the conversations")
 
     limit = raise_fd_limit(args.connections * 3 + 1024)
+    print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="load-ws-") as temp:
         state_dir = (args.state_dir or Path(temp)).resolve()
         state_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        process = start_runtime(state_dir, args.max_concurrency)
+        process = start_runtime(state_dir, args.max_concurrency, args.assembly)
         print(f"runtime ready in {time.monotonic() - started:.1f} s (RLIMIT_NOFILE {limit})")
         try:
             report = asyncio.run(run(args, state_dir, process.pid))
         finally:
             stop_runtime(process)
     report.update(
+        load_average=", ".join(f"{x:.1f}" for x in os.getloadavg()),
         machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
