@@ -208,6 +208,20 @@ async def receive(index: int, socket: Any, tally: Tally) -> None:
                 tally.errors.append(str(frame.get("error")))
 
 
+async def disconnects_done(state_dir: Path, since: float, count: int, limit_seconds: float) -> None:
+    """Wait (at most ``limit_seconds``) until the runtime ran ``count`` ``$disconnect`` invocations since
+    ``since``: until then the gateway still holds the queued ones, and RSS would count them."""
+    endpoints = json.loads((state_dir / "endpoints.json").read_text())
+    deadline = time.monotonic() + limit_seconds
+    async with httpx.AsyncClient(timeout=30) as client:
+        while time.monotonic() < deadline:
+            records = (await client.get(endpoints["invocations"])).json()["invocations"]
+            if sum(1 for r in records if r["time"] >= since and r["trigger"] == "$disconnect") >= count:
+                return
+            await asyncio.sleep(1)
+    print(f"($disconnect still queued after {limit_seconds:.0f} s)")
+
+
 async def invocation_summary(state_dir: Path, since: float) -> dict[str, str]:
     """Warm invocations per function since ``since`` (the runtime keeps the last 2,000): where the time goes."""
     endpoints = json.loads((state_dir / "endpoints.json").read_text())
@@ -316,8 +330,10 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
     functions = await invocation_summary(state_dir, since=load_started)
     print(f"memory with {args.connections} connections open: {during}")
 
+    closed_at = time.time()
     await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
     await asyncio.gather(*readers, return_exceptions=True)
+    await disconnects_done(state_dir, closed_at, args.connections, args.disconnect_wait)
     await asyncio.sleep(args.settle)
     after = memory_of(runtime_pid)
     print(f"memory {args.settle:.0f} s after closing them: {after}")
@@ -326,7 +342,9 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
     cycles: list[str] = []
     for cycle in range(args.cycles):
         await asyncio.gather(*(connect(i) for i in range(args.connections)))
+        closed_at = time.time()
         await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
+        await disconnects_done(state_dir, closed_at, args.connections, args.disconnect_wait)
         await asyncio.sleep(args.settle)
         cycles.append(str(memory_of(runtime_pid)))
         print(f"memory after open-and-close cycle {cycle + 2}: {cycles[-1]}")
@@ -370,6 +388,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sending")
     parser.add_argument("--drain", type=float, default=20.0, help="seconds to wait for late frames, at most")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds between closing sockets and measuring")
+    parser.add_argument(
+        "--disconnect-wait", type=float, default=300.0, help="seconds to wait for $disconnect before reading RSS"
+    )
     parser.add_argument("--cycles", type=int, default=2, help="extra open-and-close cycles for the memory check")
     parser.add_argument("--parallel", type=int, default=8, help="concurrent registrations / handshakes")
     parser.add_argument("--max-concurrency", type=int, default=10, help="the runtime's warm workers per function")
