@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= auto
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser dev test test-fast fuzz lint format typecheck synth synth-prod bench docs clean
+.PHONY: help install browser dev test test-fast fuzz lint format typecheck synth synth-prod bench soak docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -74,8 +74,11 @@ synth: install ## Synthesize the stacks of STAGE (default dev), bundling the Lam
 synth-prod: ## Synthesize the prod stacks
 	$(MAKE) synth STAGE=prod
 
-bench: install ## Run the benchmarks and print their results
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+bench: install ## Run the benchmarks and print their results (not the soak)
+	@for b in $(filter-out bench/load_ws.py,$(wildcard bench/*.py)); do echo "== $$b"; $(PY) $$b || exit 1; done
+
+soak: install ## WebSocket load on the local runtime: 1,000 sockets, 50 msg/s for 60 s (ARGS="--rate 10" etc.)
+	$(PY) bench/load_ws.py $(ARGS)
 
 docs: install ## Regenerate docs/openapi.json from the routes' models
 	$(PY) -m runtime.openapi > docs/openapi.json

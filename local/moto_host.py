@@ -224,6 +224,107 @@ def clear_mailbox() -> None:
             backend.sent_messages.clear()
 
 
+# moto's DynamoDB backend is not written for concurrent requests (the server is threaded): a
+# query iterating a table while another thread writes to it fails with "dictionary changed size
+# during iteration". DynamoDB requests are served one at a time; none of them calls out.
+_DYNAMODB_LOCK = threading.Lock()
+
+
+def _is_dynamodb(environ: dict[str, Any]) -> bool:
+    return str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(("DynamoDB_", "DynamoDBStreams_"))
+
+
+def install_dynamodb_seams() -> None:
+    """TransactWriteItems without moto's copy of every table it touches.
+
+    moto deep-copies each table of a transaction (items, indexes, the stream's records) to roll
+    back a failed condition: the cost grows with the table, so under load every message took
+    longer than the last (a chat table of a few thousand items: hundreds of milliseconds per
+    send). Here every condition is evaluated first and the writes applied only if all hold, so
+    there is nothing to roll back; only the items a write touches are kept, to restore them if
+    an expression turns out invalid halfway (moto validates update expressions as it applies
+    them).
+    """
+    import copy
+
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            raise TooManyTransactionsException()
+        seen: set[tuple[str, str]] = set()
+        errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
+        writes: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        for entry in transact_items:
+            if len(entry) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(entry.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                errors.append(("ValueError", "Unsupported transaction operation", None))
+                continue
+            table_name = op["TableName"]
+            if op_type == "Put":
+                table = self.get_table(table_name)
+                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
+            else:
+                key = op["Key"]
+            identity = (str(table_name), str(dict(sorted(key.items()))))
+            if identity in seen:
+                raise MultipleTransactionsException()
+            seen.add(identity)
+            current = self.get_item(table_name, key)
+            condition = op.get("ConditionExpression")
+            if condition is not None:
+                check = get_filter_expression(
+                    condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                )
+                if not check.expr(current):
+                    old = None
+                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                        old = current.to_json()["Attributes"]
+                    errors.append(("ConditionalCheckFailed", ConditionalCheckFailed().message, old))
+                    continue
+            errors.append((None, None, None))
+            if op_type != "ConditionCheck":
+                writes.append((op_type, op, key))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        before = [(op["TableName"], key, copy.deepcopy(self.get_item(op["TableName"], key))) for _, op, key in writes]
+        try:
+            for op_type, op, key in writes:
+                if op_type == "Put":
+                    self.put_item(op["TableName"], op["Item"])
+                elif op_type == "Delete":
+                    self.delete_item(op["TableName"], key)
+                else:
+                    self.update_item(
+                        op["TableName"],
+                        key,
+                        update_expression=op["UpdateExpression"],
+                        expression_attribute_names=op.get("ExpressionAttributeNames"),
+                        expression_attribute_values=op.get("ExpressionAttributeValues"),
+                    )
+        except Exception:
+            for table_name, key, old in before:
+                if old is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, old.to_json()["Attributes"])
+            raise
+
+    setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010 - the seam
+
+
 class StateStore:
     """Pickles moto's backends to one file and loads them back."""
 
@@ -303,6 +404,9 @@ class LocalMiddleware:
             origin = environ.get("HTTP_ORIGIN")
             if origin and environ.get("REQUEST_METHOD") != "OPTIONS":
                 return self.app(environ, _with_cors(start_response, bucket, origin, environ.get("REQUEST_METHOD", "")))
+        if _is_dynamodb(environ):
+            with _DYNAMODB_LOCK:
+                return list(self.app(environ, start_response))
         return self.app(environ, start_response)
 
     def _local(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
@@ -472,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     default_user_config["lambda"] = {"use_docker": False}
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     install_lambda_seams(InvokeBridge(args.invoke_url))
+    install_dynamodb_seams()
     install_mail_timestamps()
 
     store = StateStore(args.state_file) if args.state_file else None

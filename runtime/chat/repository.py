@@ -233,7 +233,13 @@ class ChatRepository:
                     first_message, tenant_id=conversation.tenant_id, participant_ids=conversation.participant_ids
                 )
             )
-        self.transact(writes)
+        try:
+            self.transact(writes)
+        except ConditionFailedError:
+            # A lost answer of an attempt that committed (see ``_committed_earlier``): the new id is ours.
+            stored = self.get(conversation_pk(conversation.conversation_id), META, consistent=True)
+            if stored is None or stored.get("created_at") != conversation.created_at:
+                raise
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         """Read consistently: a client posts right after creating, and a call start must see
@@ -319,6 +325,8 @@ class ChatRepository:
         try:
             self.transact(writes)
         except ConditionFailedError as error:
+            if self._committed_earlier(message):
+                return message, True
             if client_message_id is None or 0 not in error.indexes:
                 raise
             first = self.message_for_client_id(message.conversation_id, message.sender_id, client_message_id)
@@ -326,6 +334,18 @@ class ChatRepository:
                 raise
             return first, False
         return message, True
+
+    def _committed_earlier(self, message: Message) -> bool:
+        """Whether this very message is stored: an earlier attempt of ``transact`` committed and
+        only its answer was lost (a 5xx or a timeout after the write). Its retry then fails its own
+        ``attribute_not_exists`` condition; that is success, not a conflict (and never a second
+        message). Message ids are fresh UUIDs, so an item under this key can only be this one."""
+        item = self.get(
+            conversation_pk(message.conversation_id),
+            message_sk(message.created_at_ms, message.message_id),
+            consistent=True,
+        )
+        return item is not None and item.get("message_id") == message.message_id
 
     def message_for_client_id(self, conversation_id: str, sender_id: str, client_message_id: str) -> Message | None:
         claim = self.get(

@@ -113,11 +113,13 @@ class PipelineSteps:
 
     def record(self, job: ImageJob, metadata: dict[str, Any], variants: list[StagedVariant]) -> dict[str, Any]:
         now = int(self.clock())
+        # COMPLETED too: a retry of this step after its write committed (the answer lost, or the
+        # notification after it failed) writes the same result again instead of failing the image.
         self.records.update_status(
             job.owner_id,
             job.image_id,
             status=ImageStatus.COMPLETED,
-            expected=(ImageStatus.PROCESSING,),
+            expected=(ImageStatus.PROCESSING, ImageStatus.COMPLETED),
             attributes={
                 "metadata": metadata,
                 "variants": [v.model_dump() for v in variants],
@@ -129,19 +131,21 @@ class PipelineSteps:
 
     def fail(self, job: ImageJob, error: dict[str, Any] | None) -> dict[str, Any]:
         reason = user_reason(error)
-        self.objects.delete(self.images_bucket, [variant_key(job.owner_id, job.image_id, s) for s in VARIANT_SIZES])
+        # The record first: a COMPLETED image (Record committed, then its step failed) keeps its
+        # variants; FAILED is accepted again so that a retry of this step finishes the clean-up.
         try:
             self.records.update_status(
                 job.owner_id,
                 job.image_id,
                 status=ImageStatus.FAILED,
-                expected=(ImageStatus.UPLOADED, ImageStatus.PROCESSING),
+                expected=(ImageStatus.UPLOADED, ImageStatus.PROCESSING, ImageStatus.FAILED),
                 attributes={"error": reason, "failed_at": int(self.clock())},
                 remove=("ttl",),
             )
         except ConflictError:
             # No record (it expired unclaimed) or it already finished: nothing of the user's to mark.
             return {"status": ImageStatus.FAILED.value, "error": reason, "recorded": False}
+        self.objects.delete(self.images_bucket, [variant_key(job.owner_id, job.image_id, s) for s in VARIANT_SIZES])
         self._tell(job, ImageStatus.FAILED)
         return {"status": ImageStatus.FAILED.value, "error": reason, "recorded": True}
 

@@ -16,14 +16,21 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from runtime.common.dynamo import error_code
+from runtime.common.errors import ThrottledError
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.settings import load
 from runtime.pipeline.imaging import ImagingSettings
 from runtime.pipeline.steps import ImageJob, PipelineSteps, StagedVariant
 from runtime.pipeline.storage import ObjectStore
 from runtime.uploads.repository import ImageRepository
+
+_SNS_TRANSIENT = frozenset(
+    {"Throttling", "ThrottlingException", "ThrottledException", "InternalError", "KMSThrottling"}
+)
 
 
 class StepSettings(ImagingSettings):
@@ -50,11 +57,18 @@ class TopicAnnouncer:
         if not self._topic:
             return
         client = self._client or boto3.client("sns")
-        client.publish(
-            TopicArn=self._topic,
-            Message=json.dumps(message),
-            MessageAttributes={"status": {"DataType": "String", "StringValue": str(message.get("status"))}},
-        )
+        try:
+            client.publish(
+                TopicArn=self._topic,
+                Message=json.dumps(message),
+                MessageAttributes={"status": {"DataType": "String", "StringValue": str(message.get("status"))}},
+            )
+        except ClientError as error:
+            # Throttled or a 5xx: the state machine retries ThrottledError, and the step is idempotent.
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if error_code(error) in _SNS_TRANSIENT or status >= 500:
+                raise ThrottledError("notifications are busy, retrying") from error
+            raise
 
 
 class _NoSockets:

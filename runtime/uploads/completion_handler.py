@@ -42,11 +42,17 @@ def record_handler(record: SQSRecord) -> None:
         if done is None:
             logger.info("nothing to complete", extra={"key": obj.key})
             continue
-        metrics.add_metric(name="UploadsCompleted", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="SessionDuration", unit=MetricUnit.Seconds, value=done.duration_seconds)
+        if not done.repeated:  # a redelivery only retells the page: counted once
+            metrics.add_metric(name="UploadsCompleted", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="SessionDuration", unit=MetricUnit.Seconds, value=done.duration_seconds)
         logger.info(
             "upload session completed",
-            extra={"session_id": done.session_id, "upload_key": done.upload_key, "delivered": done.delivered},
+            extra={
+                "session_id": done.session_id,
+                "upload_key": done.upload_key,
+                "delivered": done.delivered,
+                "repeated": done.repeated,
+            },
         )
 
 

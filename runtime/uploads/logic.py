@@ -15,6 +15,7 @@ from runtime.common.pagination import decode_token, encode_token
 from runtime.uploads.models import (
     ALLOWED_IMAGE_TYPES,
     MAX_IMAGE_BYTES,
+    CompletedSession,
     ImageMetadata,
     ImagePage,
     ImageStatus,
@@ -239,7 +240,9 @@ def parse_session_key(key: str) -> str | None:
 
 
 class CompletionStore(Protocol):
-    def complete(self, session_id: str, *, upload_key: str, now: int) -> dict[str, Any] | None: ...
+    def complete(self, session_id: str, *, upload_key: str, now: int) -> CompletedSession | None: ...
+
+    def mark_notified(self, session_id: str, *, now: int) -> None: ...
 
 
 class SessionNotifier(Protocol):
@@ -255,11 +258,16 @@ class Completion:
     completed_at: int
     duration_seconds: int
     delivered: int
+    repeated: bool = False
 
 
 @dataclass
 class SessionCompletion:
-    """An object landed under a session's prefix: complete the session once and tell its page."""
+    """An object landed under a session's prefix: complete the session once and tell its page.
+
+    The page is told at least once: the notification is recorded after it was sent, so a
+    failure in between (the event is then redelivered) tells it again rather than never.
+    """
 
     store: CompletionStore
     notifier: SessionNotifier
@@ -272,13 +280,20 @@ class SessionCompletion:
         now = int(self.clock())
         session = self.store.complete(session_id, upload_key=key, now=now)
         if session is None:
-            return None  # already completed (a repeated event) or unknown: nothing changes
-        frame = {"action": "UPLOAD_COMPLETED", "sessionId": session_id, "uploadKey": key, "timestamp": now}
+            return None  # already completed and told (a repeated event), or unknown: nothing changes
+        frame = {
+            "action": "UPLOAD_COMPLETED",
+            "sessionId": session_id,
+            "uploadKey": key,
+            "timestamp": session.completed_at,
+        }
         delivered = self.notifier.notify_session(session_id, frame)
+        self.store.mark_notified(session_id, now=now)
         return Completion(
             session_id=session_id,
             upload_key=key,
-            completed_at=now,
-            duration_seconds=max(0, now - int(session.get("created_at", now))),
+            completed_at=session.completed_at,
+            duration_seconds=max(0, session.completed_at - session.created_at),
             delivered=delivered,
+            repeated=not session.first,
         )

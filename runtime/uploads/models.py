@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +20,16 @@ class ImageStatus(StrEnum):
     PROCESSING = "PROCESSING"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class CompletedSession:
+    """A session an upload completed; ``first`` is False when an earlier delivery of the same
+    event completed it but its page may not have been told (the notification was not recorded)."""
+
+    created_at: int
+    completed_at: int
+    first: bool
 
 
 ALLOWED_IMAGE_TYPES: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from runtime.common.dynamo import error_code, from_item, raise_for_client_error, to_item, to_values
 from runtime.common.names import Index, IndexAttr
-from runtime.uploads.models import ImageStatus, SessionStatus
+from runtime.uploads.models import CompletedSession, ImageStatus, SessionStatus
 
 
 class SessionRepository:
@@ -62,25 +62,53 @@ class SessionRepository:
         except ClientError as error:
             raise_for_client_error(error, conflict_message="session can no longer accept an upload")
 
-    def complete(self, session_id: str, *, upload_key: str, now: int) -> dict[str, Any] | None:
-        """Mark the session completed once; a repeated event returns None and changes nothing."""
+    def complete(self, session_id: str, *, upload_key: str, now: int) -> CompletedSession | None:
+        """Mark the session completed by ``upload_key``; None when there is nothing (more) to do.
+
+        A repeat of the same key is let through until the page was told (``notified_at``): the
+        earlier delivery may have completed the session and then failed before the notification,
+        and SQS redelivers exactly that event. Once told, repeats change nothing.
+        """
         try:
             response = self._client.update_item(
                 TableName=self._table,
                 Key=to_item({"pk": session_id}),
-                UpdateExpression="SET #status = :completed, upload_key = :key, completed_at = :now",
-                ConditionExpression="attribute_exists(pk) AND #status <> :completed",
+                UpdateExpression="SET #status = :completed, upload_key = :key, "
+                "completed_at = if_not_exists(completed_at, :now)",
+                ConditionExpression="attribute_exists(pk) AND (#status <> :completed OR "
+                "(upload_key = :key AND attribute_not_exists(notified_at)))",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_values(
                     {":completed": SessionStatus.COMPLETED.value, ":key": upload_key, ":now": now}
                 ),
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 return None
             raise_for_client_error(error)
-        return from_item(response["Attributes"])
+        old = from_item(response.get("Attributes")) or {}
+        repeated = old.get("status") == SessionStatus.COMPLETED.value
+        return CompletedSession(
+            created_at=int(old.get("created_at", now)),
+            completed_at=int(old.get("completed_at", now)) if repeated else now,
+            first=not repeated,
+        )
+
+    def mark_notified(self, session_id: str, *, now: int) -> None:
+        """The page was told (or had no socket to tell): later repeats of the event are ignored."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_item({"pk": session_id}),
+                UpdateExpression="SET notified_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_values({":now": now}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return  # swept by its TTL meanwhile: nobody is left to tell
+            raise_for_client_error(error)
 
 
 class ImageRepository:
