@@ -1,11 +1,12 @@
 """CloudFormation's intrinsic functions, evaluated against local physical names.
 
 The templates say ``{"Fn::GetAtt": ["UsersTable9725E9C8", "Arn"]}``, ``Fn::Join`` of an API id
-and ``AWS::URLSuffix``, or ``Fn::ImportValue`` of another stack's export. CloudFormation turns
-those into names, ARNs and URLs at deploy time; this module does the same for the local world:
-deterministic names (``{stack}-{logicalId}``, without CloudFormation's random suffix), ARNs in a
-fixed account and region, API Gateway endpoints rewritten to the loopback gateways, and the few
-values only the emulated service knows (a secret's ARN suffix, a stream's timestamp, a queue's
+and ``AWS::URLSuffix``, ``Fn::ImportValue`` of another stack's export, or ``Fn::GetStackOutput``
+of another stack's output (a weak reference). CloudFormation turns those into names, ARNs and
+URLs at deploy time; this module does the same for the local world: deterministic names
+(``{stack}-{logicalId}``, without CloudFormation's random suffix), ARNs in a fixed account and
+region, API Gateway endpoints rewritten to the loopback gateways, and the few values only the
+emulated service knows (a secret's ARN suffix, a stream's timestamp, a queue's
 URL) recorded by the provisioning step with :meth:`Resolver.set_physical`.
 """
 
@@ -189,6 +190,14 @@ class Resolver:
         if kind == "AWS::Lambda::Function":
             name = prop_name("FunctionName", 64)
             return Physical(name, {"Arn": self.arn("lambda", f"function:{name}")})
+        if kind in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
+            # A qualified ARN of the function (``...:function:<name>:live``), as CloudFormation's Ref
+            # gives it; integrations naming it reach the function's local workers, which have no versions.
+            function = str(self.resolve(props.get("FunctionName"), stack))
+            function = function.split(":function:", 1)[-1].split(":", 1)[0]
+            qualifier = str(self.resolve(props.get("Name"), stack)) if kind == "AWS::Lambda::Alias" else "1"
+            arn = self.arn("lambda", f"function:{function}:{qualifier}")
+            return Physical(arn, {"AliasArn": arn, "Version": qualifier, "FunctionArn": arn})
         if kind == "AWS::StepFunctions::StateMachine":
             name = prop_name("StateMachineName", 80)
             arn = self.arn("states", f"stateMachine:{name}")
@@ -338,6 +347,15 @@ class Resolver:
         exporting_stack, value = exports[name]
         return self._resolve(value, exporting_stack)
 
+    def _get_stack_output(self, argument: Any, stack: str) -> Any:
+        """CDK's weak cross-stack reference: another stack's output by name, no export involved."""
+        producer = str(self._resolve(argument["StackName"], stack))
+        name = str(self._resolve(argument["OutputName"], stack))
+        outputs = self.assembly.templates.get(producer, {}).get("Outputs", {})
+        if name not in outputs:
+            raise UnresolvableError(f"{stack}: {producer} has no output {name}")
+        return self._resolve(outputs[name]["Value"], producer)
+
     def _export_index(self) -> dict[str, tuple[str, Any]]:
         if self._exports is None:
             self._exports = {}
@@ -387,6 +405,7 @@ _INTRINSICS: dict[str, Callable[[Resolver, Any, str], Any]] = {
     "Fn::Join": lambda r, a, s: r._join(a, s),
     "Fn::Sub": lambda r, a, s: r._sub(a, s),
     "Fn::ImportValue": lambda r, a, s: r._import_value(a, s),
+    "Fn::GetStackOutput": lambda r, a, s: r._get_stack_output(a, s),
     "Fn::Select": lambda r, a, s: r._select(a, s),
     "Fn::Split": lambda r, a, s: r._split(a, s),
     "Fn::If": lambda r, a, s: r._if(a, s),

@@ -13,6 +13,7 @@ from constructs import Construct
 from stacks.config import StageConfig
 from stacks.constructs.auth_api import AuthApi
 from stacks.constructs.chat_api import ChatApi
+from stacks.constructs.monitoring import Monitoring, functions_of
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.uploads_api import UploadsApi
 from stacks.data_stack import DataStack
@@ -82,6 +83,10 @@ class ApiStack(Stack):
 
         self.url = self.http_api.api_endpoint
         CfnOutput(self, "HttpApiUrl", value=self.http_api.api_endpoint, description="Base URL of the HTTP API")
+
+        self.monitoring = Monitoring(self, "Monitoring", config=config, topic=data.alarm_topic, title="HTTP API")
+        self.monitoring.http_api(self.http_api, "HttpApi")
+        self.monitoring.functions(functions_of(self))
 
     def _configure_stage(self) -> None:
         """Access logs and throttling on the default stage (the L2 construct exposes neither)."""

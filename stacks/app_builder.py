@@ -1,4 +1,4 @@
-"""Compose the four stacks of one stage; app.py and the tests both build the app this way."""
+"""Compose the stacks of one stage; app.py and the tests both build the app this way."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Stack, Tags, Validations
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks.api_stack import ApiStack
 from stacks.config import StageConfig, stage_config
+from stacks.constructs.log_retention import bound_handler_logs
 from stacks.data_stack import DataStack
 from stacks.image_pipeline_stack import ImagePipelineStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.realtime_stack import RealtimeStack
 from stacks.web_stack import WebContentStack, WebHostingStack
 
@@ -29,13 +31,16 @@ class Deployment:
     api: ApiStack
     realtime: RealtimeStack
     image_pipeline: ImagePipelineStack
+    monitoring: MonitoringStack
     web_hosting: WebHostingStack | None = None
     web_content: WebContentStack | None = None
+    # The cdk-nag packs that run at synth (empty when built with ``nag=False``).
+    nag_packs: tuple[str, ...] = ()
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
         web = (self.web_hosting, self.web_content) if self.web_hosting and self.web_content else ()
-        return (self.data, self.api, self.realtime, self.image_pipeline, *web)
+        return (self.data, self.api, self.realtime, self.image_pipeline, self.monitoring, *web)
 
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -72,6 +77,13 @@ def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deploy
     pipeline = ImagePipelineStack(
         app, config.prefixed("image-pipeline"), config=config, data=data, realtime=realtime, env=env
     )
+    monitoring = MonitoringStack(
+        app,
+        config.prefixed("monitoring"),
+        config=config,
+        sections=[api.monitoring, realtime.monitoring, pipeline.monitoring, data.monitoring],
+        env=env,
+    )
     content = (
         WebContentStack(app, config.prefixed("web-content"), hosting=hosting, api=api, realtime=realtime, env=env)
         if hosting
@@ -85,11 +97,19 @@ def build_app(app: App, stage: str | None = None, *, nag: bool = True) -> Deploy
         image_pipeline=pipeline,
         web_hosting=hosting,
         web_content=content,
+        monitoring=monitoring,
     )
     for stack in deployment.stacks:
+        bound_handler_logs(stack, config)
         Tags.of(stack).add("project", "messaging-platform")
         Tags.of(stack).add("stage", config.name)
     if nag:
-        # A violation that is not acknowledged with a reason fails the synth.
-        Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+        deployment = dataclasses.replace(deployment, nag_packs=attach_nag(app))
     return deployment
+
+
+def attach_nag(app: App) -> tuple[str, ...]:
+    """cdk-nag's AwsSolutions and Serverless packs: an unacknowledged finding of either fails the synth."""
+    packs = (AwsSolutionsChecks(app), ServerlessChecks(app))
+    Validations.of(app).add_plugins(*packs)
+    return tuple(pack.name for pack in packs)

@@ -19,6 +19,32 @@ class AlarmThresholds:
     error_rate_percent: float
     duration_ms: int
     dlq_depth: int
+    # Each alarm fires when its metric reaches the number below within one period.
+    throttles: int = 1
+    server_errors: int = 1
+    # Rejected uploads end their execution in the Fail state too: one is a user's bad file, several are not.
+    failed_executions: int = 3
+    period_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """Reserved and provisioned concurrency per stage (docs/operations.md).
+
+    Reserved concurrency caps a function that could run away (and guarantees it that much);
+    Lambda refuses it when it would leave the account fewer than 100 unreserved executions, so
+    accounts with a small quota keep it off (None). Provisioned concurrency keeps warm instances
+    of the latency-critical functions behind a ``live`` alias; 0 means no alias at all.
+    """
+
+    stream_processor: int | None = None
+    # Also the SQS event source's maximum concurrency, so the queue is never throttled into its DLQ.
+    orchestrator: int | None = None
+    # Each of the byte-handling steps (validate, resize, watermark); record/fail stay unreserved.
+    image_steps: int | None = None
+    provisioned_auth: int = 0
+    provisioned_chat: int = 0
+    provisioned_connect: int = 0
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,7 @@ class StageConfig:
     # Sender of verification and reset codes (an SES identity the api stack creates). Stages
     # that share an account need different addresses; override with `-c mail_from=...`.
     mail_from: str
+    concurrency: Concurrency = Concurrency()
 
     @property
     def auto_delete_objects(self) -> bool:
@@ -90,6 +117,14 @@ _PROD = StageConfig(
     cors_allowed_origins=(),
     web_hosting=True,
     mail_from="no-reply@messaging.example.com",
+    concurrency=Concurrency(
+        stream_processor=20,
+        orchestrator=5,
+        image_steps=10,
+        provisioned_auth=2,
+        provisioned_chat=2,
+        provisioned_connect=2,
+    ),
 )
 
 # The local runtime synthesizes this stage: dev's shape, but nothing in it ever reaches AWS.

@@ -7,7 +7,7 @@ other stacks receive the resources as typed attributes and grant themselves acce
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
@@ -17,6 +17,7 @@ from constructs import Construct
 
 from runtime.common.names import Attr, Index, IndexAttr, Prefix
 from stacks.config import StageConfig
+from stacks.constructs.monitoring import AlarmTopic, Monitoring
 
 _S = dynamodb.AttributeType.STRING
 _N = dynamodb.AttributeType.NUMBER
@@ -154,6 +155,13 @@ class DataStack(Stack):
 
         CfnOutput(self, "UploadsBucketName", value=uploads.bucket_name)
         CfnOutput(self, "ImagesBucketName", value=images.bucket_name)
+
+        # The stage's one alarm topic lives here, in the stack every other one already depends on.
+        self.alarm_topic = AlarmTopic(self, "Alarms", config=config).topic
+        self.monitoring = Monitoring(self, "Monitoring", config=config, topic=self.alarm_topic, title="Tables")
+        self.monitoring.tables((f.name, getattr(self.tables, f.name)) for f in fields(self.tables))
+        CfnOutput(self, "JwtSigningKeyArn", value=self.jwt_secret.secret_arn, description="Rotate: docs/operations.md")
+        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn, description="Where every alarm goes")
 
     def _table(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -20,6 +21,7 @@ from constructs import Construct
 
 from runtime.common.names import Env, Prefix
 from stacks.config import StageConfig
+from stacks.constructs.monitoring import Monitoring, functions_of
 from stacks.constructs.python_function import PythonFunction
 from stacks.constructs.queues import QueueWithDlq
 from stacks.data_stack import DataStack
@@ -32,9 +34,12 @@ TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
     "ThrottledError",
 ]
+# Lambda refusing a step for lack of concurrency (the steps' reserved concurrency, or the account's)
+# is a queue, not a failure: waited out with backoff and jitter for up to about 3.5 minutes, well
+# inside the execution's 10, instead of marking a burst of good uploads failed after 14 s.
+THROTTLED_ERRORS = ["Lambda.TooManyRequestsException"]
 
 
 class ImagePipelineStack(Stack):
@@ -72,6 +77,16 @@ class ImagePipelineStack(Stack):
         self.state_machine = self._state_machine(realtime)
         self._orchestrator()
         self._session_completion(realtime)
+
+        self.monitoring = Monitoring(self, "Monitoring", config=config, topic=data.alarm_topic, title="Image pipeline")
+        self.monitoring.state_machine(self.state_machine, "ImageProcessing")
+        self.monitoring.functions(functions_of(self))
+        self.monitoring.queue_with_dlq(
+            self.upload_events, "UploadEvents", "image upload events failed three times and were parked."
+        )
+        self.monitoring.queue_with_dlq(
+            self.session_events, "SessionUploadEvents", "QR-session upload events failed three times and were parked."
+        )
 
         CfnOutput(self, "ImageStateMachineArn", value=self.state_machine.state_machine_arn)
         CfnOutput(self, "ImageEventsTopicArn", value=self.topic.topic_arn)
@@ -111,7 +126,9 @@ class ImagePipelineStack(Stack):
                 ),
             )
 
-    def _step(self, name: str, handler: str, description: str, *, memory: int, timeout: int) -> PythonFunction:
+    def _step(
+        self, name: str, handler: str, description: str, *, memory: int, timeout: int, reserved: bool = False
+    ) -> PythonFunction:
         function = PythonFunction(
             self,
             name,
@@ -121,6 +138,7 @@ class ImagePipelineStack(Stack):
             description=description,
             memory_size=memory,
             timeout=Duration.seconds(timeout),
+            reserved_concurrency=self.config.concurrency.image_steps if reserved else None,
             environment={
                 Env.IMAGES_TABLE: self.data.tables.images.table_name,
                 Env.IMAGES_BUCKET: self.data.buckets.images.bucket_name,
@@ -131,12 +149,26 @@ class ImagePipelineStack(Stack):
 
     def _state_machine(self, realtime: RealtimeStack) -> sfn.StateMachine:
         config = self.config
-        validate = self._step("Validate", "validate", "Validate an upload", memory=config.lambda_memory_mb, timeout=30)
+        # The steps that read and render image bytes are capped (a burst of uploads must not take the
+        # account's whole concurrency); record and mark-failed stay unreserved so an image always ends.
+        validate = self._step(
+            "Validate", "validate", "Validate an upload", memory=config.lambda_memory_mb, timeout=30, reserved=True
+        )
         resize = self._step(
-            "Resize", "resize", "Render the three variants", memory=config.image_lambda_memory_mb, timeout=15
+            "Resize",
+            "resize",
+            "Render the three variants",
+            memory=config.image_lambda_memory_mb,
+            timeout=15,
+            reserved=True,
         )
         watermark = self._step(
-            "Watermark", "watermark", "Watermark the variants", memory=config.lambda_memory_mb, timeout=30
+            "Watermark",
+            "watermark",
+            "Watermark the variants",
+            memory=config.lambda_memory_mb,
+            timeout=30,
+            reserved=True,
         )
         record = self._step("Record", "record", "Record the result and notify", memory=256, timeout=15)
         fail = self._step("MarkFailed", "fail", "Mark a failed image and notify", memory=256, timeout=15)
@@ -174,6 +206,14 @@ class ImagePipelineStack(Stack):
                 retry_on_service_exceptions=False,
                 result_path=result_path,
                 task_timeout=sfn.Timeout.duration(Duration.seconds(90)),
+            )
+            invoke.add_retry(
+                errors=THROTTLED_ERRORS,
+                interval=Duration.seconds(2),
+                max_attempts=10,
+                backoff_rate=2,
+                max_delay=Duration.seconds(30),
+                jitter_strategy=sfn.JitterType.FULL,
             )
             invoke.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
             return invoke
@@ -259,6 +299,7 @@ class ImagePipelineStack(Stack):
             description="Start one image-processing execution per uploaded object",
             timeout=Duration.seconds(30),
             environment={Env.STATE_MACHINE_ARN: self.state_machine.state_machine_arn},
+            reserved_concurrency=self.config.concurrency.orchestrator,
         )
         self.state_machine.grant_start_execution(function.role)
         function.function.add_event_source(
@@ -267,8 +308,12 @@ class ImagePipelineStack(Stack):
                 batch_size=10,
                 max_batching_window=Duration.seconds(1),
                 report_batch_item_failures=True,
+                # Never poll faster than the reserved concurrency lets the function run: throttled
+                # batches would count as receives and push healthy uploads into the DLQ.
+                max_concurrency=self.config.concurrency.orchestrator,
             )
         )
+        _acknowledge_sqs_mapping(function)
         self.orchestrator = function
 
     def _session_completion(self, realtime: RealtimeStack) -> None:
@@ -295,4 +340,18 @@ class ImagePipelineStack(Stack):
                 report_batch_item_failures=True,
             )
         )
+        _acknowledge_sqs_mapping(function)
         self.session_completion = function
+
+
+def _acknowledge_sqs_mapping(function: PythonFunction) -> None:
+    """SQS event source mappings take no on-failure destination: the queue's redrive policy is theirs."""
+    for child in function.function.node.children:
+        if isinstance(child, lambda_.EventSourceMapping):
+            Validations.of(child).acknowledge(
+                Acknowledgment(
+                    id="Serverless-LambdaEventSourceMappingDestination",
+                    reason="Lambda supports on-failure destinations for stream and Kafka sources only; a failed "
+                    "SQS message returns to its queue and moves to the queue's DLQ (alarmed) after three receives.",
+                )
+            )

@@ -14,7 +14,6 @@ import json
 from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_integrations as integrations
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -25,7 +24,9 @@ from constructs import Construct
 from runtime.common.names import Attr, Env, Index
 from stacks.config import StageConfig
 from stacks.constructs.manage_connections import grant_manage_connections
+from stacks.constructs.monitoring import Monitoring, functions_of
 from stacks.constructs.python_function import PythonFunction
+from stacks.constructs.queues import acknowledge_dead_letter_queue
 from stacks.constructs.table_access import READ, WRITE, grant_table
 from stacks.constructs.tokens import grant_token_access
 from stacks.data_stack import DataStack
@@ -70,9 +71,7 @@ class RealtimeStack(Stack):
             retention_period=Duration.days(14),
             removal_policy=config.removal_policy,
         )
-        Validations.of(self.delivery_dlq).acknowledge(
-            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter destination."),
-        )
+        acknowledge_dead_letter_queue(self.delivery_dlq, "This queue is itself the dead-letter destination.")
 
         connect = self._function(
             "Connect",
@@ -82,6 +81,7 @@ class RealtimeStack(Stack):
                 Env.CONNECTIONS_TABLE: tables.connections.table_name,
                 Env.UPLOAD_SESSIONS_TABLE: tables.upload_sessions.table_name,
             },
+            provisioned_concurrency=config.concurrency.provisioned_connect,
         )
         grant_token_access(connect, secret=data.jwt_secret, config=config)
         grant_table(connect.role, tables.connections, ["dynamodb:PutItem"])
@@ -130,6 +130,8 @@ class RealtimeStack(Stack):
             {Env.CONNECTIONS_TABLE: tables.connections.table_name, Env.CHAT_TABLE: tables.chat.table_name},
             memory_size=FANOUT_MEMORY_MB,
             timeout=Duration.seconds(60),
+            # The one delivery path: capped so a runaway cannot starve the account, and guaranteed that much.
+            reserved_concurrency=config.concurrency.stream_processor,
         )
         grant_table(
             processor.role,
@@ -146,7 +148,7 @@ class RealtimeStack(Stack):
             description="Client WebSocket API: message delivery, call signalling, QR upload notifications.",
             route_selection_expression=ROUTE_SELECTION,
             connect_route_options=apigw.WebSocketRouteOptions(
-                integration=integrations.WebSocketLambdaIntegration("ConnectIntegration", connect.function)
+                integration=integrations.WebSocketLambdaIntegration("ConnectIntegration", connect.target)
             ),
             disconnect_route_options=apigw.WebSocketRouteOptions(
                 integration=integrations.WebSocketLambdaIntegration("DisconnectIntegration", disconnect.function)
@@ -166,7 +168,15 @@ class RealtimeStack(Stack):
         for pusher in (router, processor):
             self._grant_manage_connections(pusher)
         self._stream_processing(processor, tables.chat)
-        self._dlq_alarm()
+
+        self.monitoring = Monitoring(self, "Monitoring", config=config, topic=data.alarm_topic, title="WebSocket")
+        self.monitoring.websocket_api(self.api, self.stage, "WebSocketApi")
+        self.monitoring.functions(functions_of(self))
+        self.monitoring.dead_letter_queue(
+            self.delivery_dlq,
+            "DeliveryDlq",
+            "chat-table stream records could not be delivered after retries; see the processor's logs.",
+        )
 
         CfnOutput(self, "WebSocketUrl", value=self.stage.url, description="wss:// URL clients connect to")
         CfnOutput(self, "WebSocketCallbackUrl", value=self.stage.callback_url, description="@connections endpoint")
@@ -182,6 +192,8 @@ class RealtimeStack(Stack):
         *,
         memory_size: int | None = None,
         timeout: Duration | None = None,
+        reserved_concurrency: int | None = None,
+        provisioned_concurrency: int = 0,
     ) -> PythonFunction:
         return PythonFunction(
             self,
@@ -193,6 +205,8 @@ class RealtimeStack(Stack):
             environment=environment,
             memory_size=memory_size,
             timeout=timeout,
+            reserved_concurrency=reserved_concurrency,
+            provisioned_concurrency=provisioned_concurrency,
         )
 
     def _stage(self) -> apigw.WebSocketStage:
@@ -259,18 +273,6 @@ class RealtimeStack(Stack):
                     ),
                 ],
             )
-        )
-
-    def _dlq_alarm(self) -> None:
-        cloudwatch.Alarm(
-            self,
-            "DeliveryDlqNotEmpty",
-            alarm_description="Stream records could not be delivered after retries; see the processor's logs.",
-            metric=self.delivery_dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)),
-            threshold=self.config.alarms.dlq_depth,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
     def _acknowledge_route_authorization(self) -> None:

@@ -60,6 +60,7 @@ class AuthApi(Construct):
                 Env.MAIL_FROM: config.mail_from,
             },
             memory_size=max(AUTH_MEMORY_MB, config.lambda_memory_mb),
+            provisioned_concurrency=config.concurrency.provisioned_auth,
         )
         role = self.function.role
         # Exactly the item operations the repository makes (transactions need the same per item):
@@ -72,7 +73,7 @@ class AuthApi(Construct):
         self.mail_from = ses.EmailIdentity(self, "MailFrom", identity=ses.Identity.email(config.mail_from))
         self.mail_from.grant_send_email(role)
 
-        integration = integrations.HttpLambdaIntegration("AuthIntegration", self.function.function)
+        integration = integrations.HttpLambdaIntegration("AuthIntegration", self.function.target)
         for routes, reason in ((PUBLIC_ROUTES, _PUBLIC_REASON), (AUTHENTICATED_ROUTES, IN_FUNCTION_AUTH_REASON)):
             for path, method in routes:
                 for route in http_api.add_routes(path=path, methods=[method], integration=integration):

@@ -104,6 +104,7 @@ class ChatApi(Construct):
             description="Conversations and messages",
             routes=CHAT_ROUTES,
             access=CHAT_ACCESS,
+            provisioned_concurrency=config.concurrency.provisioned_chat,
         )
         self.calls = self._function(
             "Calls",
@@ -121,7 +122,14 @@ class ChatApi(Construct):
         )
 
     def _function(
-        self, name: str, *, handler: str, description: str, routes: Sequence[Route], access: Access
+        self,
+        name: str,
+        *,
+        handler: str,
+        description: str,
+        routes: Sequence[Route],
+        access: Access,
+        provisioned_concurrency: int = 0,
     ) -> PythonFunction:
         tables = self._data.tables
         function = PythonFunction(
@@ -132,6 +140,7 @@ class ChatApi(Construct):
             service=name.lower(),
             description=description,
             environment={Env.CHAT_TABLE: tables.chat.table_name},
+            provisioned_concurrency=provisioned_concurrency,
         )
         grant_table(function.role, tables.chat, access.actions, query_indexes=access.query_indexes)
         if access.reads_users:
@@ -139,7 +148,7 @@ class ChatApi(Construct):
             grant_table(function.role, tables.users, USERS_TABLE_ACTIONS)
         grant_token_access(function, secret=self._data.jwt_secret, config=self._config)
 
-        integration = integrations.HttpLambdaIntegration(f"{name}Integration", function.function)
+        integration = integrations.HttpLambdaIntegration(f"{name}Integration", function.target)
         for route in routes:
             for added in self._http_api.add_routes(path=route.path, methods=[route.method], integration=integration):
                 Validations.of(added).acknowledge(

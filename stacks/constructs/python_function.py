@@ -15,6 +15,12 @@ from stacks.config import StageConfig
 from stacks.constructs.lambda_bundle import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, runtime_code
 
 METRICS_NAMESPACE = "Messaging"
+# Why no function has a DeadLetterConfig (cdk-nag Serverless-LambdaDLQ); tests/infra checks it stays true.
+SYNCHRONOUS_ONLY_REASON = (
+    "Every function is invoked synchronously (API Gateway, Step Functions' RequestResponse tasks, "
+    "SQS and DynamoDB event source mappings); a DeadLetterConfig only applies to asynchronous "
+    "invocations. Failures return to the caller, and the mappings park records in their own DLQs."
+)
 
 
 class PythonFunction(Construct):
@@ -37,6 +43,7 @@ class PythonFunction(Construct):
         memory_size: int | None = None,
         timeout: Duration | None = None,
         reserved_concurrency: int | None = None,
+        provisioned_concurrency: int = 0,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -84,6 +91,26 @@ class PythonFunction(Construct):
                 + self.log_group.stack.get_logical_id(self.log_group.node.default_child)  # type: ignore[arg-type]
                 + ".Arn>:*]",
                 reason="Lambda names its log streams at run time; access is confined to this function's log group.",
+            ),
+        )
+
+        # What callers integrate with: the function itself, or (with provisioned concurrency) the
+        # ``live`` alias on its current version, since only a version or alias can be kept warm.
+        self.alias: lambda_.Alias | None = None
+        self.target: lambda_.IFunction = self.function
+        if provisioned_concurrency > 0:
+            self.alias = lambda_.Alias(
+                self,
+                "Live",
+                alias_name="live",
+                version=self.function.current_version,
+                provisioned_concurrent_executions=provisioned_concurrency,
+            )
+            self.target = self.alias
+        Validations.of(self.function).acknowledge(
+            Acknowledgment(
+                id="Serverless-LambdaDLQ",
+                reason=SYNCHRONOUS_ONLY_REASON,
             ),
         )
 

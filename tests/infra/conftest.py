@@ -18,7 +18,7 @@ from aws_cdk.assertions import Template
 from stacks.app_builder import Deployment, build_app, cdk_json_context
 
 STAGES = ("dev", "prod")
-STACK_KEYS = ("data", "api", "realtime", "image-pipeline", "web", "web-content")
+STACK_KEYS = ("data", "api", "realtime", "image-pipeline", "monitoring", "web", "web-content")
 
 
 @dataclass

@@ -28,9 +28,12 @@ def test_every_step_retries_transient_errors_and_is_caught(dev: Synthesized) -> 
     for name, following in zip(chain, [*chain[1:], "Processed"], strict=True):
         state = states[name]
         assert state["Next"] == following
-        (retry,) = state["Retry"]
+        throttled, retry = state["Retry"]
+        # Lambda throttling (reserved concurrency) is waited out, first, and for longer.
+        assert throttled["ErrorEquals"] == ["Lambda.TooManyRequestsException"]
+        assert throttled["MaxAttempts"] == 10
+        assert (throttled["MaxDelaySeconds"], throttled["JitterStrategy"]) == (30, "FULL")
         assert "ThrottledError" in retry["ErrorEquals"]
-        assert "Lambda.TooManyRequestsException" in retry["ErrorEquals"]
         assert "InvalidImageError" not in retry["ErrorEquals"]
         assert retry["MaxAttempts"] == 3
         (catch,) = state["Catch"]

@@ -1,14 +1,14 @@
-"""cdk-nag's AwsSolutions pack guards every stage: no finding stands without a written reason."""
+"""cdk-nag's AwsSolutions and Serverless packs guard every stage: no finding stands without a written reason."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack, Validations
+from aws_cdk import App, Stack
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import AwsSolutionsChecks
 
+from stacks.app_builder import attach_nag
 from tests.infra.conftest import STAGES, Synthesized
 
 
@@ -31,7 +31,7 @@ def test_nag_pack_fails_synth_on_a_violation(tmp_path: Path) -> None:
     app = App(outdir=str(tmp_path))
     stack = Stack(app, "Bad")
     sqs.Queue(stack, "NoDlq")
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    attach_nag(app)
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     assert "AwsSolutions-SQS3" in (tmp_path / "validation-report.json").read_text()

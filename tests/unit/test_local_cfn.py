@@ -15,6 +15,11 @@ DATA: dict[str, Any] = {
         "UsersTableABCD1234": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": {}},
         "UploadsBucketABCD1234": {"Type": "AWS::S3::Bucket", "Properties": {}},
         "OnlyInProd": {"Type": "AWS::SQS::Queue", "Condition": "IsProd", "Properties": {}},
+        "ChatFunctionABCD1234": {"Type": "AWS::Lambda::Function", "Properties": {}},
+        "ChatLiveABCD1234": {
+            "Type": "AWS::Lambda::Alias",
+            "Properties": {"FunctionName": {"Ref": "ChatFunctionABCD1234"}, "Name": "live", "FunctionVersion": "1"},
+        },
     },
     "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "AWS::Region"}, "eu-west-1"]}},
     "Outputs": {
@@ -47,9 +52,24 @@ def test_names_follow_cloudformation_without_the_random_suffix(resolver: Resolve
     )
 
 
+def test_an_alias_is_the_functions_qualified_arn(resolver: Resolver) -> None:
+    # API integrations name the alias when a stage provisions concurrency (stacks.constructs.python_function).
+    assert resolver.resolve({"Ref": "ChatLiveABCD1234"}, "App-data") == (
+        "arn:aws:lambda:us-east-1:123456789012:function:App-data-ChatFunctionABCD1234:live"
+    )
+
+
 def test_import_value_reads_the_other_stacks_export(resolver: Resolver) -> None:
     value = resolver.resolve({"Fn::ImportValue": "Data:UsersArn"}, "App-realtime")
     assert value.endswith(":table/App-data-UsersTableABCD1234")
+
+
+def test_get_stack_output_reads_the_other_stacks_output(resolver: Resolver) -> None:
+    reference = {"StackName": "App-data", "Region": {"Ref": "AWS::Region"}, "OutputName": "ExportUsersArn"}
+    value = resolver.resolve({"Fn::GetStackOutput": reference}, "App-realtime")
+    assert value.endswith(":table/App-data-UsersTableABCD1234")
+    with pytest.raises(UnresolvableError):
+        resolver.resolve({"Fn::GetStackOutput": {**reference, "OutputName": "Nope"}}, "App-realtime")
 
 
 def test_join_and_sub(resolver: Resolver) -> None:
