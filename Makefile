@@ -44,7 +44,7 @@ browser: ## Install Debian's Chromium for the browser tests if missing (as root 
 			|| echo "warning: apt-get could not install chromium: the browser tests will skip"; \
 	else echo "note: no $(CHROMIUM) and no way to install it here (needs root and apt-get): the browser tests will skip"; fi
 
-dev: install ## Start the whole system locally (HTTP :3000, WebSocket :3001, AWS :3002); ARGS="--reset" etc.
+dev: install ## Start the whole system locally (web client :3003, HTTP :3000, WebSocket :3001, AWS :3002); ARGS="--reset" etc.
 	$(PY) -m local $(ARGS)
 
 test: install lint browser ## Install everything and run every test

@@ -1,9 +1,9 @@
 """The web client (``web/``) on a port of its own, with the runtime's outputs beside it.
 
 The client reads ``outputs.json`` from its own origin in both worlds: here it is the runtime's
-outputs (the shape of ``cdk deploy --outputs-file``), in the cloud the file uploaded beside the
-client (README, "Deploying"). A port of its own gives the client an origin the stage's CORS rules
-name (``stacks/config.py``), as CloudFront's does in the cloud.
+outputs (the shape of ``cdk deploy --outputs-file``), in the cloud the file that the stage's
+web-content stack deploys beside the client (``stacks/web_stack.py``). A port of its own gives the
+client an origin the stage's CORS rules name (``stacks/config.py``), as CloudFront does in the cloud.
 """
 
 from __future__ import annotations

@@ -14,9 +14,16 @@ def test_health_answers_with_cors_headers(app_runtime: Runtime) -> None:
     response = httpx.get(f"{app_runtime.output('HttpApiUrl')}/health", headers={"Origin": "http://localhost:5173"})
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "stage": "local"}
-    assert response.headers["access-control-allow-origin"] == "*"
+    # The local stage allows the web client on loopback (any port), and names it back.
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
     assert response.headers["content-type"] == "application/json"
     assert "apigw-requestid" in response.headers
+
+
+def test_another_origin_gets_no_cors_headers(app_runtime: Runtime) -> None:
+    response = httpx.get(f"{app_runtime.output('HttpApiUrl')}/health", headers={"Origin": "https://elsewhere.example"})
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
 
 
 def test_an_unknown_route_is_api_gateways_404(app_runtime: Runtime) -> None:
@@ -35,7 +42,7 @@ def test_a_preflight_is_answered_by_the_gateway(app_runtime: Runtime) -> None:
         },
     )
     assert response.status_code == 204
-    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
     assert "content-type" in response.headers["access-control-allow-headers"]
 
 

@@ -216,11 +216,21 @@ def test_a_phone_uploads_through_the_qr_code_and_the_desktop_hears_it_live(
     screenshot(phone, "qr-phone")
 
 
-def test_an_uploaded_image_ends_with_its_three_variants_displayed(web: str, open_page: Any, tmp_path: Path) -> None:
+def test_a_profile_update_then_an_upload_that_ends_with_its_three_variants_displayed(
+    web: str, open_page: Any, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     page = open_page(web)
     sign_up(page, "Carol")
+    # The profile reads /auth/me and renames through PATCH /auth/me.
+    page.get_by_role("link", name="Profile").click()
+    expect(page.locator(".profile")).to_contain_text("Carol", timeout=STEP_MS)
+    page.locator("#profile-name [name=full_name]").fill("Carol Jones")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".profile")).to_contain_text("Carol Jones", timeout=STEP_MS)
+    expect(page.locator("#who")).to_have_text("Carol Jones")
+
     page.get_by_role("link", name="Images").click()
     photo = jpeg(tmp_path / "harbour.jpg", (2400, 1600), (30, 110, 190))
     page.locator("#image-upload input[type=file]").set_input_files(photo)

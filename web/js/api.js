@@ -11,6 +11,7 @@ export class Api {
   constructor(baseUrl) {
     this.baseUrl = baseUrl;
     this.token = null;
+    this.onUnauthorized = () => {};
   }
 
   async request(method, path, { body, query } = {}) {
@@ -32,6 +33,8 @@ export class Api {
     } catch {
       data = { error: text };
     }
+    // A token that no longer verifies (expired, key rotated) ends the session.
+    if (response.status === 401 && this.token) this.onUnauthorized();
     if (!response.ok) throw new ApiError(response.status, data?.error || data?.message || `HTTP ${response.status}`);
     return data;
   }

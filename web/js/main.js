@@ -32,13 +32,18 @@ function startSession(token, user) {
   app.socket = new LiveSocket(`${app.config.webSocketUrl}?token=${encodeURIComponent(token)}`).start();
   app.calls = new CallController({ api: app.api, socket: app.socket, me: user, panel: document.getElementById('call-panel') });
   showConnection(app.socket, document.getElementById('connection'));
+  // A refused handshake looks like any failed connection to a browser: every third failure in a
+  // row, ask the API whether the token still holds (a 401 signs out).
+  app.socket.addEventListener('state', ({ detail }) => {
+    if (detail === 'waiting' && app.socket.attempt % 3 === 0) app.api.get('/auth/me').catch(() => {});
+  });
   document.getElementById('who').textContent = user.full_name || user.email;
   document.getElementById('connection').hidden = false;
   document.getElementById('sign-out').hidden = false;
 }
 
 function signOut() {
-  sessionStorage.removeItem(SESSION_KEY);
+  sessionStorage.clear(); // the session and what it learned (names)
   app.socket?.stop();
   app.calls?.close();
   Object.assign(app, { me: null, socket: null, calls: null });
@@ -80,6 +85,7 @@ async function boot() {
     return;
   }
   app.api = new Api(app.config.httpApiUrl);
+  app.api.onUnauthorized = signOut;
   document.getElementById('sign-out').addEventListener('click', signOut);
   const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
   if (saved) startSession(saved.token, saved.user);
