@@ -20,14 +20,13 @@ from local.assembly import TableSpec
 from runtime.common import settings
 from runtime.common.names import Env
 from runtime.pipeline import orchestrator_handler
-from runtime.realtime import clients
 from runtime.realtime.connections import ConnectionRegistry
 from runtime.realtime.models import Connection
 from runtime.uploads import completion_handler
 from runtime.uploads.logic import SessionService
-from runtime.uploads.repository import SessionRepository
-from tests.support.events import WS_CALLBACK_URL, lambda_context, s3_notification, sqs_event
+from tests.support.events import lambda_context, s3_notification, sqs_event
 from tests.support.faults import FaultInjector, table
+from tests.support.qr import QrWorld, qr_world
 from tests.support.sockets import RecordingConnections
 
 RECEIVE_LIMIT = 3  # maxReceiveCount of both queues (stacks/image_pipeline_stack.py)
@@ -62,21 +61,9 @@ def consume(handler: Any, bodies: list[str]) -> tuple[list[str], list[str]]:
 
 
 @pytest.fixture
-def qr(
-    tables: dict[str, TableSpec], dynamodb: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[SessionService, RecordingConnections, ConnectionRegistry]]:
-    monkeypatch.setenv(Env.WEBSOCKET_ENDPOINT, WS_CALLBACK_URL)
-    settings.reset()
-    clients.reset()
-    completion_handler.completion.cache_clear()
-    sockets = RecordingConnections()
-    store = SessionRepository(tables[Env.UPLOAD_SESSIONS_TABLE].physical_name, dynamodb)
-    registry = ConnectionRegistry(dynamodb, tables[Env.CONNECTIONS_TABLE].physical_name)
-    with monkeypatch.context() as patch:
-        patch.setattr(clients, "management_api", lambda endpoint_url: sockets)
-        yield SessionService(store=store, signer=None), sockets, registry  # type: ignore[arg-type]
-        completion_handler.completion.cache_clear()
-    clients.reset()
+def qr(tables: dict[str, TableSpec], dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[QrWorld]:
+    with qr_world(tables, dynamodb, monkeypatch) as world:
+        yield world
 
 
 def waiting_page(qr: tuple[SessionService, RecordingConnections, ConnectionRegistry]) -> tuple[str, str]:

@@ -20,27 +20,15 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from runtime.common import settings, tokens
 from runtime.common.names import Env
-from runtime.common.tokens import SigningKey
 from tests.runtime.auth.conftest import PASSWORD, Account, UsersTable, call
+from tests.support.tokens import forge_token
 
 INVALID = {"error": "invalid or expired token"}
 MISSING = {"error": "missing bearer token"}
 
 
 def forge(key: str, account: Account, *, drop: tuple[str, ...] = (), **claims: Any) -> str:
-    now = int(time.time())
-    base = {
-        "sub": account.user_id,
-        "user_id": account.user_id,
-        "tenant_id": account.tenant_id,
-        "permissions": ["chat"],
-        "iat": now,
-        "exp": now + 600,
-        "iss": "messaging-platform",
-        "aud": "messaging-clients",
-    }
-    payload = {k: v for k, v in {**base, **claims}.items() if k not in drop}
-    return jwt.encode(payload, key.encode(), algorithm="HS256", headers={"kid": SigningKey.from_text(key).kid})
+    return forge_token(key, user_id=account.user_id, tenant_id=account.tenant_id, drop=drop, **claims)
 
 
 def test_a_well_formed_token_is_accepted(auth_env: UsersTable, signing_key: str, alice: Account) -> None:

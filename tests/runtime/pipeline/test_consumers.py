@@ -14,13 +14,12 @@ from local.assembly import TableSpec
 from runtime.common import settings
 from runtime.common.names import Env
 from runtime.pipeline import orchestrator_handler
-from runtime.realtime import clients
 from runtime.realtime.connections import ConnectionRegistry
 from runtime.realtime.models import Connection
 from runtime.uploads import completion_handler
 from runtime.uploads.logic import SessionService
-from runtime.uploads.repository import SessionRepository
-from tests.support.events import S3_TEST_EVENT, WS_CALLBACK_URL, lambda_context, s3_notification, sqs_event
+from tests.support.events import S3_TEST_EVENT, lambda_context, s3_notification, sqs_event
+from tests.support.qr import QrWorld, qr_world
 from tests.support.sockets import RecordingConnections
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
@@ -73,21 +72,9 @@ def test_a_poison_message_is_reported_and_the_rest_proceed(state_machine: str) -
 
 
 @pytest.fixture
-def sessions(
-    tables: dict[str, TableSpec], dynamodb: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[SessionService, RecordingConnections, ConnectionRegistry]]:
-    monkeypatch.setenv(Env.WEBSOCKET_ENDPOINT, WS_CALLBACK_URL)
-    settings.reset()
-    clients.reset()
-    completion_handler.completion.cache_clear()
-    sockets = RecordingConnections()
-    store = SessionRepository(tables[Env.UPLOAD_SESSIONS_TABLE].physical_name, dynamodb)
-    registry = ConnectionRegistry(dynamodb, tables[Env.CONNECTIONS_TABLE].physical_name)
-    with monkeypatch.context() as patch:
-        patch.setattr(clients, "management_api", lambda endpoint_url: sockets)
-        yield SessionService(store=store, signer=None), sockets, registry  # type: ignore[arg-type]
-        completion_handler.completion.cache_clear()
-    clients.reset()
+def sessions(tables: dict[str, TableSpec], dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[QrWorld]:
+    with qr_world(tables, dynamodb, monkeypatch) as world:
+        yield world
 
 
 def test_an_upload_completes_its_session_once_and_tells_the_page(

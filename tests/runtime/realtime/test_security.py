@@ -10,27 +10,14 @@ import json
 import time
 from typing import Any
 
-import jwt
 import pytest
 
-from runtime.common.tokens import SigningKey
 from tests.runtime.realtime.conftest import RecordingConnections, World
+from tests.support.tokens import forge_token
 
 
 def forge(key: str, *, drop: tuple[str, ...] = (), **claims: Any) -> str:
-    now = int(time.time())
-    base = {
-        "sub": "alice",
-        "user_id": "alice",
-        "tenant_id": "tenant-a",
-        "permissions": ["chat"],
-        "iat": now,
-        "exp": now + 600,
-        "iss": "messaging-platform",
-        "aud": "messaging-clients",
-    }
-    payload = {k: v for k, v in {**base, **claims}.items() if k not in drop}
-    return jwt.encode(payload, key.encode(), algorithm="HS256", headers={"kid": SigningKey.from_text(key).kid})
+    return forge_token(key, user_id="alice", tenant_id="tenant-a", drop=drop, **claims)
 
 
 @pytest.mark.parametrize(
