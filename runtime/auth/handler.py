@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from runtime import startup_complete
 from runtime.auth.logic import AuthService, CodeHasher, CodePolicy
 from runtime.auth.mailer import SesMailer
 from runtime.auth.models import (
@@ -192,3 +193,6 @@ def find_user(email: Annotated[EmailLookup, Query()]) -> PublicUserOut:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

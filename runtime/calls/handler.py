@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from runtime import startup_complete
 from runtime.calls.logic import CallService
 from runtime.calls.models import CallAction, CallOut, CallPage, StartCallRequest
 from runtime.calls.repository import CallRepository
@@ -89,3 +90,6 @@ def end(call_id: str) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

@@ -15,6 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from runtime import startup_complete
 from runtime.chat.logic import ChatService, path_id
 from runtime.chat.models import (
     ConversationOut,
@@ -107,3 +108,6 @@ def list_messages(conversation_id: str, query: Annotated[MessagesQuery, Query()]
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

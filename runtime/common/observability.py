@@ -19,6 +19,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.tracing import Tracer
 
+from runtime import startup_complete
+
 # The only libraries whose calls these functions make; extend it if a function adds another.
 TRACED_MODULES = ("botocore",)
 
@@ -57,6 +59,7 @@ class DeferredTracer:
             @functools.wraps(handler)
             def invoke(event: Any, context: Any, **kwargs: Any) -> Any:
                 if not traced:
+                    startup_complete()  # in case the handler module did not end with it
                     traced.append(
                         self.tracer.capture_lambda_handler(
                             handler, capture_response=capture_response, capture_error=capture_error

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from runtime import startup_complete
 from runtime.common.http import create_resolver
 from runtime.common.names import Env
 from runtime.common.observability import logger, tracer
@@ -32,3 +33,6 @@ def openapi_document() -> dict[str, Any]:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from runtime import startup_complete
 from runtime.common.dynamo import error_code
 from runtime.common.errors import ThrottledError
 from runtime.common.observability import logger, metrics, tracer
@@ -147,3 +148,6 @@ def fail(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="ProcessingErrors", unit=MetricUnit.Count, value=1)
     logger.warning("image processing failed", extra={"reason": result.get("error"), "error": event.get("error")})
     return result
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

@@ -18,6 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from runtime import startup_complete
 from runtime.chat.logic import ChatService
 from runtime.chat.repository import ChatRepository
 from runtime.common.observability import logger, metrics, tracer
@@ -162,3 +163,6 @@ def stream_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if failures:
         logger.warning("stream batch partially failed", extra={"failed": failures, "records": len(event["Records"])})
     return response
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

@@ -22,6 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from runtime import startup_complete
 from runtime.calls.logic import CallService
 from runtime.calls.repository import CallRepository
 from runtime.chat.logic import ChatService
@@ -194,3 +195,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if "function_type" in event and "requestContext" not in event:
         return invoke_directly(event, context)
     return app.resolve(event, context)
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from runtime import startup_complete
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.s3_events import parse_created_objects
 from runtime.common.settings import FunctionSettings, load
@@ -61,3 +62,6 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from runtime import startup_complete
 from runtime.common.http import BEARER, Path, Query, create_resolver, current_identity
 from runtime.common.observability import logger, metrics, tracer
 from runtime.common.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -108,3 +109,6 @@ def get_image(imageId: str) -> ImageView:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+startup_complete()  # the last statement: see runtime/__init__.py

@@ -48,3 +48,55 @@ def test_a_cold_import_defers_first_use_work(module: str) -> None:
 def test_websocket_functions_do_not_import_the_batch_processor() -> None:
     # $connect, $default and $disconnect share the module with the stream processor
     assert _imported("runtime.realtime.handler", ("aws_lambda_powertools.utilities.batch",)) == []
+
+
+HANDLER_MODULES = sorted(
+    ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts)
+    for pattern in ("runtime/*/handler.py", "runtime/*/*_handler.py")
+    for path in REPO_ROOT.glob(pattern)
+)
+_GC_STATE = "import gc, json; print(json.dumps([gc.isenabled(), gc.get_freeze_count() > 0]))"
+
+
+def _gc_after(code: str, *, in_lambda: bool) -> list[bool]:
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "", "POWERTOOLS_TRACE_DISABLED": "true"}
+    if in_lambda:
+        env |= {"AWS_LAMBDA_FUNCTION_NAME": "probe", "LAMBDA_TASK_ROOT": str(REPO_ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\n{_GC_STATE}"],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: list[bool] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_every_handler_module_is_found() -> None:
+    assert len(HANDLER_MODULES) >= 10
+    assert "runtime.pipeline.steps_handler" in HANDLER_MODULES
+
+
+@pytest.mark.parametrize("module", HANDLER_MODULES)
+def test_a_handler_import_in_lambda_ends_with_the_collector_running(module: str) -> None:
+    # paused during the import, frozen and resumed by its last statement: a module that forgot
+    # would leave a container collecting nothing until its first invocation
+    assert _gc_after(f"import {module}", in_lambda=True) == [True, True]
+
+
+def test_outside_lambda_the_collector_is_never_paused() -> None:
+    assert _gc_after("import runtime, gc; assert gc.isenabled()", in_lambda=False) == [True, False]
+
+
+def test_the_first_invocation_resumes_collection_if_the_module_did_not() -> None:
+    code = (
+        "import gc, runtime\n"
+        "assert not gc.isenabled()\n"
+        "from runtime.common.observability import tracer\n"
+        "handler = tracer.capture_lambda_handler(lambda event, context: event)\n"
+        "assert not gc.isenabled()\n"
+        "assert handler({'ok': 1}, None) == {'ok': 1}"
+    )
+    assert _gc_after(code, in_lambda=True) == [True, True]
