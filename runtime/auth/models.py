@@ -65,7 +65,12 @@ class ResetPasswordRequest(_Body):
     new_password: NewPassword
 
 
-class UserOut(BaseModel):
+class _Out(BaseModel):
+    # Response bodies, built when a route first returns one.
+    model_config = ConfigDict(defer_build=True)
+
+
+class UserOut(_Out):
     """What a user sees of their own account."""
 
     user_id: str
@@ -89,7 +94,7 @@ class UserOut(BaseModel):
         )
 
 
-class AuthOut(BaseModel):
+class AuthOut(_Out):
     user: UserOut
     access_token: str
     token_type: str = "Bearer"
@@ -105,7 +110,7 @@ class AuthOut(BaseModel):
         )
 
 
-class PublicUserOut(BaseModel):
+class PublicUserOut(_Out):
     """What a colleague in the same tenant sees: enough to start a conversation."""
 
     user_id: str
@@ -117,10 +122,10 @@ class PublicUserOut(BaseModel):
         return cls(user_id=user.user_id, full_name=user.full_name, email=user.email)
 
 
-class VerifiedOut(BaseModel):
+class VerifiedOut(_Out):
     email: str
     email_verified: bool
 
 
-class NoticeOut(BaseModel):
+class NoticeOut(_Out):
     message: str

@@ -32,16 +32,22 @@ class CompletedSession:
     first: bool
 
 
+class _Model(BaseModel):
+    # Built on first use: most functions import this module for its enums and build none of these
+    # (the pipeline's steps, the stream and WebSocket functions), the uploads API only its routes'.
+    model_config = ConfigDict(defer_build=True)
+
+
 ALLOWED_IMAGE_TYPES: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 
 
-class SessionCreated(BaseModel):
+class SessionCreated(_Model):
     sessionId: str
     expiresAt: int
 
 
-class UploadUrl(BaseModel):
+class UploadUrl(_Model):
     uploadUrl: str
     uploadKey: str
     headers: dict[str, str]
@@ -53,14 +59,14 @@ class UploadUrl(BaseModel):
 SESSION_ID_SCHEMA: dict[str, Any] = {"pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}
 
 
-class SessionView(BaseModel):
+class SessionView(_Model):
     sessionId: str
     status: SessionStatus
     expiresAt: int
     uploadKey: str | None = None
 
 
-class UploadRequest(BaseModel):
+class UploadRequest(_Model):
     model_config = ConfigDict(extra="forbid")
 
     fileName: str = Field(min_length=1, max_length=255)
@@ -68,7 +74,7 @@ class UploadRequest(BaseModel):
     fileType: str = Field(min_length=1, max_length=100, json_schema_extra={"enum": list(ALLOWED_IMAGE_TYPES)})
 
 
-class PresignedUpload(BaseModel):
+class PresignedUpload(_Model):
     imageId: str
     uploadUrl: str
     fields: dict[str, str]
@@ -76,21 +82,21 @@ class PresignedUpload(BaseModel):
     expiresIn: int
 
 
-class ImageMetadata(BaseModel):
+class ImageMetadata(_Model):
     width: int
     height: int
     format: str
     colorSpace: str
 
 
-class Variant(BaseModel):
+class Variant(_Model):
     size: str
     dimensions: dict[str, int]
     url: str
     fileSize: int
 
 
-class ImageView(BaseModel):
+class ImageView(_Model):
     imageId: str
     status: ImageStatus
     fileName: str
@@ -100,7 +106,7 @@ class ImageView(BaseModel):
     error: str | None = None
 
 
-class ImagePage(BaseModel):
+class ImagePage(_Model):
     items: list[ImageView]
     next_token: str | None
 
