@@ -129,11 +129,13 @@ class ImagePipelineStack(Stack):
     def _step(
         self, name: str, handler: str, description: str, *, memory: int, timeout: int, reserved: bool = False
     ) -> PythonFunction:
+        # Record and MarkFailed never touch pixels: their module does not import the image core.
+        module = "outcome_handler" if handler in ("record", "fail") else "steps_handler"
         function = PythonFunction(
             self,
             name,
             config=self.config,
-            handler=f"runtime.pipeline.steps_handler.{handler}",
+            handler=f"runtime.pipeline.{module}.{handler}",
             service="image-pipeline",
             description=description,
             memory_size=memory,

@@ -1,5 +1,9 @@
 """The state machine's work, step by step, free of Lambda: S3 keys in, S3 keys and records out.
 
+This module holds what every step shares and the two outcome steps (Record and MarkFailed),
+which never touch pixels; ``image_steps`` holds the three that do, so only their functions
+import Pillow and the image core at a cold start.
+
 Steps share nothing but S3 and the image record. Validate reads the upload, Resize writes
 un-watermarked variants under ``processing/`` in the uploads bucket, Watermark writes the final
 variants under ``variants/`` in the images bucket (the only place clients get URLs for), and
@@ -19,12 +23,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from runtime.common.errors import ConflictError
-from runtime.pipeline.imaging import ImageLimits, InvalidImageError, WatermarkConfig, resize_image, validate_image
-from runtime.pipeline.imaging import watermark_variant as apply_watermark_to
-from runtime.pipeline.storage import ObjectStore, staging_key, variant_key
+from runtime.pipeline.storage import ObjectStore, variant_key
 from runtime.uploads.models import ImageStatus
 
 GENERIC_FAILURE = "the image could not be processed"
+# The error name Step Functions reports for ``imaging.InvalidImageError`` (a test pins the two
+# together): the outcome steps read it without importing the image core.
+INVALID_IMAGE_ERROR = "InvalidImageError"
 VARIANT_SIZES = ("small", "medium", "large")
 
 
@@ -68,48 +73,15 @@ class Announcer(Protocol):
 
 
 @dataclass
-class PipelineSteps:
+class OutcomeSteps:
+    """Record and MarkFailed: the image record, the variants' removal on failure, the owner told."""
+
     records: ImageRecords
     objects: ObjectStore
     images_bucket: str
-    limits: ImageLimits
-    watermark: WatermarkConfig
     notifier: OwnerNotifier
     announcer: Announcer
     clock: Callable[[], float] = time.time
-
-    def validate(self, job: ImageJob) -> dict[str, Any]:
-        # Any earlier state may precede a run: a re-upload to the same key reprocesses the image.
-        self.records.update_status(
-            job.owner_id,
-            job.image_id,
-            status=ImageStatus.PROCESSING,
-            expected=tuple(ImageStatus),
-            attributes={"processing_started_at": int(self.clock())},
-            remove=("ttl", "error"),
-        )
-        info = validate_image(self._read(job), self.limits)
-        return {"metadata": info.metadata.model_dump(mode="json", by_alias=True), "animated": info.animated}
-
-    def resize(self, job: ImageJob) -> dict[str, Any]:
-        processed = resize_image(self._read(job), self.limits)
-        staged = []
-        for variant in processed.variants:
-            key = staging_key(job.owner_id, job.image_id, variant.name)
-            self.objects.put_jpeg(job.bucket, key, variant.data)
-            staged.append(StagedVariant(size=variant.name, width=variant.width, height=variant.height, key=key))
-        return {"variants": [v.model_dump() for v in staged]}
-
-    def add_watermark(self, job: ImageJob, staged: list[StagedVariant]) -> dict[str, Any]:
-        final = []
-        for variant in staged:
-            original = self.objects.get(job.bucket, variant.key, max_bytes=self.limits.max_bytes)
-            jpeg = apply_watermark_to(original, self.watermark)
-            key = variant_key(job.owner_id, job.image_id, variant.size)
-            self.objects.put_jpeg(self.images_bucket, key, jpeg)
-            final.append(variant.model_copy(update={"key": key, "file_size": len(jpeg)}))
-        self.objects.delete(job.bucket, [v.key for v in staged])
-        return {"variants": [v.model_dump() for v in final]}
 
     def record(self, job: ImageJob, metadata: dict[str, Any], variants: list[StagedVariant]) -> dict[str, Any]:
         now = int(self.clock())
@@ -149,10 +121,6 @@ class PipelineSteps:
         self._tell(job, ImageStatus.FAILED)
         return {"status": ImageStatus.FAILED.value, "error": reason, "recorded": True}
 
-    def _read(self, job: ImageJob) -> bytes:
-        # One byte past the limit is enough to know the upload is too large.
-        return self.objects.get(job.bucket, job.key, max_bytes=self.limits.max_bytes)
-
     def _tell(self, job: ImageJob, status: ImageStatus) -> None:
         frame = {"action": "IMAGE_PROCESSED", "imageId": job.image_id, "status": status.value}
         self.notifier.notify_user(job.owner_id, frame)
@@ -163,7 +131,7 @@ def user_reason(error: dict[str, Any] | None) -> str:
     """What the user is told: our own validation message, never an internal error's text."""
     if not error:
         return GENERIC_FAILURE
-    if error.get("Error") != InvalidImageError.__name__:
+    if error.get("Error") != INVALID_IMAGE_ERROR:
         return GENERIC_FAILURE
     try:
         cause = json.loads(error.get("Cause") or "{}")

@@ -10,6 +10,7 @@ already staged in ``cdk.out``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -48,6 +49,16 @@ def install_dependencies() -> Path:
     target = dependency_cache_dir()
     if (target / ".complete").exists():
         return target
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    # Parallel synths (pytest-xdist workers on a fresh clone) would share one staging folder.
+    with open(WHEEL_CACHE / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".complete").exists():
+            _install_into(target)
+    return target
+
+
+def _install_into(target: Path) -> None:
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -61,7 +72,6 @@ def install_dependencies() -> Path:
     (staging / ".complete").touch()
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
-    return target
 
 
 def build_bundle(output_dir: Path) -> None:

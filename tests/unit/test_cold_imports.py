@@ -45,6 +45,18 @@ def test_a_cold_import_defers_first_use_work(module: str) -> None:
     assert _imported(module, DEFERRED) == []
 
 
+def test_the_outcome_steps_do_not_import_the_image_core() -> None:
+    # Record and MarkFailed never touch pixels
+    assert _imported("runtime.pipeline.outcome_handler", ("PIL", "runtime.pipeline.imaging")) == []
+
+
+def test_the_outcome_steps_know_the_image_core_s_error_by_name() -> None:
+    from runtime.pipeline.imaging import InvalidImageError
+    from runtime.pipeline.steps import INVALID_IMAGE_ERROR
+
+    assert InvalidImageError.__name__ == INVALID_IMAGE_ERROR
+
+
 def test_websocket_functions_do_not_import_the_batch_processor() -> None:
     # $connect, $default and $disconnect share the module with the stream processor
     assert _imported("runtime.realtime.handler", ("aws_lambda_powertools.utilities.batch",)) == []

@@ -23,7 +23,7 @@ from local.assembly import TableSpec
 from runtime.common import settings
 from runtime.common.names import Env
 from runtime.common.observability import metrics
-from runtime.pipeline import steps_handler
+from runtime.pipeline import outcome_handler, steps_handler
 from runtime.realtime import clients
 from runtime.realtime.connections import ConnectionRegistry
 from runtime.realtime.models import Connection
@@ -68,7 +68,7 @@ class Pipeline:
             state["watermarked"] = steps_handler.watermark(
                 {"job": state, "variants": state["resized"]["variants"]}, lambda_context()
             )
-            state["recorded"] = steps_handler.record(
+            state["recorded"] = outcome_handler.record(
                 {
                     "job": state,
                     "metadata": state["validation"]["metadata"],
@@ -87,7 +87,7 @@ class Pipeline:
                     }
                 ),
             }
-            state["failure"] = steps_handler.fail({"job": state, "error": state["error"]}, lambda_context())
+            state["failure"] = outcome_handler.fail({"job": state, "error": state["error"]}, lambda_context())
         return state
 
     def record(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -126,12 +126,14 @@ def pipeline(
     settings.reset()
     clients.reset()
     steps_handler._steps.cache_clear()
+    outcome_handler._steps.cache_clear()
     sockets = RecordingConnections()
     metrics.clear_metrics()
     with monkeypatch.context() as patch:
         patch.setattr(clients, "management_api", lambda endpoint_url: sockets)
         yield Pipeline(s3, dynamodb, tables, sockets)
         steps_handler._steps.cache_clear()
+        outcome_handler._steps.cache_clear()
     clients.reset()
 
 
