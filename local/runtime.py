@@ -36,7 +36,7 @@ from local.httpserver import HttpRequest, HttpResponse, HttpServer, json_respons
 from local.outputs import stack_outputs, write_json
 from local.services import AwsEndpoint, MotoHost, Provisioner, TtlSweeper
 from local.topology import ApiSpec, Authorizer, Topology, load_compute, load_resources
-from local.web import WEB_ROOT, WebServer
+from local.web import WEB_ROOT, WebServer, local_policy
 from local.ws_gateway import IDLE_TIMEOUT_SECONDS, WebSocketGateway
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
@@ -167,6 +167,7 @@ class LocalRuntime:
         self.endpoints: dict[str, Any] = {}
         self.outputs: dict[str, Any] | None = None
         self.web_url = ""
+        self.web_policy: str | None = None
         self._lock: IO[str] | None = None
 
     def say(self, message: str) -> None:
@@ -327,7 +328,9 @@ class LocalRuntime:
             )
             await ws.start()
             self.ws_gateways.append(ws)
-        web = HttpServer(WebServer(WEB_ROOT, lambda: self.outputs).handle, options.host, options.web_port)
+        web = HttpServer(
+            WebServer(WEB_ROOT, lambda: self.outputs, lambda: self.web_policy).handle, options.host, options.web_port
+        )
         await web.start()
         self.servers.append(web)
         self.web_url = f"http://{options.advertised_host}:{web.port}/"
@@ -373,6 +376,7 @@ class LocalRuntime:
             },
         }
         write_json(self.options.endpoints_file, self.endpoints)
+        self.web_policy = local_policy([*self.endpoints["http"], *self.endpoints["websocket"]], endpoint.url)
         self.outputs = stack_outputs(assembly, resolver, self.warn)
         # Last: its existence means "ready".
         write_json(self.options.outputs_file, self.outputs)

@@ -23,6 +23,7 @@ from stacks.api_stack import ApiStack
 from stacks.config import StageConfig
 from stacks.nag import acknowledge_grant_wildcards
 from stacks.realtime_stack import RealtimeStack
+from stacks.web_policy import content_security_policy, deployed_sources
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 
@@ -65,6 +66,7 @@ class WebHostingStack(Stack):
             **common,  # type: ignore[arg-type]
         )
         origin = origins.S3BucketOrigin.with_origin_access_control(self.bucket)
+        headers = self._security_headers(config)
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -74,7 +76,7 @@ class WebHostingStack(Stack):
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                response_headers_policy=headers,
             ),
             additional_behaviors={
                 # Rewritten by every deployment of the api: never served stale.
@@ -82,7 +84,7 @@ class WebHostingStack(Stack):
                     origin=origin,
                     viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                     cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-                    response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+                    response_headers_policy=headers,
                 )
             },
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
@@ -105,8 +107,34 @@ class WebHostingStack(Stack):
         ):
             Validations.of(self.distribution).acknowledge(Acknowledgment(id=rule, reason=reason))
         self.origin = f"https://{self.distribution.distribution_domain_name}"
+        self.security_headers = headers
         CfnOutput(self, "WebUrl", value=f"{self.origin}/", description="The web client")
         CfnOutput(self, "WebBucketName", value=self.bucket.bucket_name)
+
+    def _security_headers(self, config: StageConfig) -> cloudfront.ResponseHeadersPolicy:
+        """CloudFront's managed SECURITY_HEADERS, plus the client's Content-Security-Policy."""
+        policy = content_security_policy(**deployed_sources(Stack.of(self).region))
+        return cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            comment=f"Web client security headers ({config.name})",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=policy, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=True
+                ),
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.days(365), include_subdomains=True, override=True
+                ),
+                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
+            ),
+        )
 
 
 class WebContentStack(Stack):

@@ -56,13 +56,20 @@ def open_page(browser: Browser) -> Iterator[Any]:
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+        # The runtime serves the deployed Content-Security-Policy: anything it blocks is a bug.
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None
+            ),
+        )
         page.goto(url)
         return page
 
     yield open_page
     for context in contexts:
         context.close()
-    assert not errors, "uncaught errors in the pages"
+    assert not errors, f"uncaught errors or policy violations in the pages: {errors}"
 
 
 def screenshot(page: Page, name: str) -> Path:

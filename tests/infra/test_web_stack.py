@@ -94,3 +94,32 @@ def test_the_local_stage_hosts_nothing_and_allows_the_local_client() -> None:
     assert not local.web_hosting
     assert "*" not in local.cors_allowed_origins
     assert "http://127.0.0.1:*" in local.cors_allowed_origins
+
+
+def test_the_distribution_sends_the_clients_content_security_policy(dev: Synthesized) -> None:
+    resources = dev.template_json("web")["Resources"]
+    (policy_id, policy) = next(
+        (logical_id, r["Properties"]["ResponseHeadersPolicyConfig"])
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    )
+    headers = policy["SecurityHeadersConfig"]
+    csp = headers["ContentSecurityPolicy"]
+    assert csp["Override"] is True
+    # The region is a token: joined by CloudFormation at deploy time.
+    text = "".join(p if isinstance(p, str) else "<region>" for p in csp["ContentSecurityPolicy"]["Fn::Join"][1])
+    directives = {d.split()[0]: d.split()[1:] for d in text.split("; ")}
+    assert directives["script-src"] == directives["style-src"] == ["'self'"]
+    assert "wss://*.execute-api.<region>.amazonaws.com" in directives["connect-src"]
+    assert "https://s3.<region>.amazonaws.com" in directives["img-src"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert "unsafe" not in text
+    assert headers["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == 31536000
+    distribution = next(
+        r["Properties"]["DistributionConfig"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudFront::Distribution"
+    )
+    for behavior in (distribution["DefaultCacheBehavior"], *distribution["CacheBehaviors"]):
+        assert behavior["ResponseHeadersPolicyId"] == {"Ref": policy_id}
