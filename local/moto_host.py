@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from local.dynamodb_index import install_dynamodb_index
+
 # Services whose state is kept across restarts (the rest is recreated from the templates).
 PERSISTED_SERVICES = (
     "dynamodb",
@@ -235,7 +237,7 @@ def _is_dynamodb(environ: dict[str, Any]) -> bool:
 
 
 def install_dynamodb_seams() -> None:
-    """TransactWriteItems without moto's copy of every table it touches.
+    """TransactWriteItems without moto's copy of every table it touches; queries by key (``local.dynamodb_index``).
 
     moto deep-copies each table of a transaction (items, indexes, the stream's records) to roll
     back a failed condition: the cost grows with the table, so under load every message took
@@ -323,6 +325,7 @@ def install_dynamodb_seams() -> None:
             raise
 
     setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010 - the seam
+    install_dynamodb_index()
 
 
 class StateStore:
