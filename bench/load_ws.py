@@ -90,6 +90,50 @@ def memory_of(pid: int) -> Memory:
     return Memory(_rss_kib(pid) / 1024, sum(_rss_kib(p) for p in tree) / 1024, len(tree))
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _component(pid: int, root: int) -> str:
+    """Which part of the runtime a process is: the gateway, moto, or a function's worker."""
+    if pid == root:
+        return "gateway"
+    with contextlib.suppress(OSError):
+        if b"local.moto_host" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return "moto"
+        for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            if entry.startswith(b"AWS_LAMBDA_FUNCTION_NAME="):
+                return entry.split(b"=", 1)[1].decode(errors="replace")
+    return "other"
+
+
+def cpu_of(root: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) each process of the runtime has used so far, with its component."""
+    tree, queue = [root], [root]
+    while queue:
+        children = _children(queue.pop())
+        tree.extend(children)
+        queue.extend(children)
+    result: dict[int, tuple[str, float]] = {}
+    for pid in tree:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            result[pid] = (_component(pid, root), (int(fields[11]) + int(fields[12])) / _TICKS)
+    return result
+
+
+def cpu_per_component(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds used between two readings, summed per component (a new worker counts from zero)."""
+    used: dict[str, float] = {}
+    for pid, (component, seconds) in after.items():
+        used[component] = used.get(component, 0.0) + seconds - before.get(pid, (component, 0.0))[1]
+    return used
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -324,8 +368,16 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
 
     total_messages = int(args.rate * args.duration)
     load_started = time.time()
+    cpu_before, own_before, wall_before = cpu_of(runtime_pid), _own_cpu(), time.monotonic()
     want, send_seconds = await send_phase(args.rate, total_messages, "load")
+    cpu_used = cpu_per_component(cpu_before, cpu_of(runtime_pid))
+    cpu_used["load client (this script)"] = _own_cpu() - own_before
+    wall = time.monotonic() - wall_before
     print(f"sent {total_messages} messages in {send_seconds:.1f} s ({total_messages / send_seconds:.1f}/s)")
+    print(
+        f"CPU while sending and draining ({wall:.0f} s wall, {sum(cpu_used.values()) / wall:.2f} cores busy): "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(cpu_used.items(), key=lambda kv: -kv[1]))
+    )
     during = memory_of(runtime_pid)
     functions = await invocation_summary(state_dir, since=load_started)
     print(f"memory with {args.connections} connections open: {during}")
@@ -375,6 +427,12 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
         "memory_after_more_cycles": cycles,
         "gateway_growth_mib": round(after.gateway_mib - before.gateway_mib, 1),
         "functions": functions,
+        "cpu_seconds": {name: round(seconds, 1) for name, seconds in sorted(cpu_used.items(), key=lambda kv: -kv[1])},
+        "cpu_ms_per_message": {
+            name: round(seconds * 1000 / max(1, total_messages), 1)
+            for name, seconds in sorted(cpu_used.items(), key=lambda kv: -kv[1])
+        },
+        "cpu_window_seconds": round(wall, 1),
     }
 
 
