@@ -18,6 +18,10 @@ from runtime.realtime.models import ActiveCallRef, Call, CallStatus, Connection,
 class MessageWriter(Protocol):
     """How `sendMessage` persists a message: the seam the chat routes' repository plugs into."""
 
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        """The conversation as the write will see it (so the check and the write share one read)."""
+        ...
+
     def write(self, draft: MessageDraft, conversation: Conversation, *, now_ms: int) -> Message:
         """Persist ``draft``; a repeated ``client_message_id`` returns the first message instead."""
         ...
