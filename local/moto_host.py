@@ -232,6 +232,38 @@ def clear_mailbox() -> None:
 _DYNAMODB_LOCK = threading.Lock()
 
 
+class OperationStats:
+    """Count, wall and CPU time of each DynamoDB operation served (``GET /_local/stats``).
+
+    DynamoDB requests run one at a time, so where this process's CPU goes under load is the
+    question a benchmark asks; ``DELETE /_local/stats`` starts a new count.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_operation: dict[str, list[float]] = {}
+
+    def add(self, operation: str, wall: float, cpu: float) -> None:
+        with self.lock:
+            entry = self.by_operation.setdefault(operation, [0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += wall
+            entry[2] += cpu
+
+    def report(self) -> dict[str, Any]:
+        with self.lock:
+            operations = {
+                name: {"count": int(c), "wall_ms": round(w * 1000, 1), "cpu_ms": round(u * 1000, 1)}
+                for name, (c, w, u) in sorted(self.by_operation.items())
+            }
+        usage = os.times()
+        return {"operations": operations, "process_cpu_s": round(usage.user + usage.system, 2)}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.by_operation.clear()
+
+
 def _is_dynamodb(environ: dict[str, Any]) -> bool:
     return str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(("DynamoDB_", "DynamoDBStreams_"))
 
@@ -392,6 +424,7 @@ class LocalMiddleware:
         self.app = app
         self.credentials = credentials
         self.store = store
+        self.stats = OperationStats()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -409,7 +442,11 @@ class LocalMiddleware:
                 return self.app(environ, _with_cors(start_response, bucket, origin, environ.get("REQUEST_METHOD", "")))
         if _is_dynamodb(environ):
             with _DYNAMODB_LOCK:
-                return list(self.app(environ, start_response))
+                wall, cpu = time.perf_counter(), time.thread_time()
+                body = list(self.app(environ, start_response))
+                operation = str(environ.get("HTTP_X_AMZ_TARGET", "")).rsplit(".", 1)[-1]
+                self.stats.add(operation, time.perf_counter() - wall, time.thread_time() - cpu)
+                return body
         return self.app(environ, start_response)
 
     def _local(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
@@ -424,6 +461,11 @@ class LocalMiddleware:
             return _json(start_response, 200, {"messages": messages})
         if path == "/_local/mailbox" and method == "DELETE":
             clear_mailbox()
+            return _json(start_response, 204, None)
+        if path == "/_local/stats" and method == "GET":
+            return _json(start_response, 200, self.stats.report())
+        if path == "/_local/stats" and method == "DELETE":
+            self.stats.reset()
             return _json(start_response, 204, None)
         if path == "/_local/snapshot" and method == "POST" and self.store is not None:
             self.store.save()
