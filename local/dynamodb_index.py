@@ -19,7 +19,8 @@ and then kept current on every way moto writes an item: ``Table.put_item`` (PutI
 BatchWriteItem's puts, the transaction seam, PartiQL, an update that creates its item),
 ``Table.delete_item`` (DeleteItem, BatchWriteItem's deletes, transactions, PartiQL) and
 ``DynamoDBBackend.update_item`` (UpdateItem, which changes moto's item in place). moto does not
-expire items by TTL. Tables moto creates from others (restores, imports, a state file loaded at
+expire items by TTL; the runtime's sweeper (``local.services.TtlSweeper``) deletes them with
+``DeleteItem``, the path above. Tables moto creates from others (restores, imports, a state file loaded at
 start) are new objects and get their own index on first use. Indexes live beside moto's state,
 keyed weakly by table, so they are never pickled with it.
 
