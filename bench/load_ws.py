@@ -90,6 +90,50 @@ def memory_of(pid: int) -> Memory:
     return Memory(_rss_kib(pid) / 1024, sum(_rss_kib(p) for p in tree) / 1024, len(tree))
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _component(pid: int, root: int) -> str:
+    """Which part of the runtime a process is: the gateway, moto, or a function's worker."""
+    if pid == root:
+        return "gateway"
+    with contextlib.suppress(OSError):
+        if b"local.moto_host" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return "moto"
+        for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            if entry.startswith(b"AWS_LAMBDA_FUNCTION_NAME="):
+                return entry.split(b"=", 1)[1].decode(errors="replace")
+    return "other"
+
+
+def cpu_of(root: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) each process of the runtime has used so far, with its component."""
+    tree, queue = [root], [root]
+    while queue:
+        children = _children(queue.pop())
+        tree.extend(children)
+        queue.extend(children)
+    result: dict[int, tuple[str, float]] = {}
+    for pid in tree:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            result[pid] = (_component(pid, root), (int(fields[11]) + int(fields[12])) / _TICKS)
+    return result
+
+
+def cpu_per_component(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds used between two readings, summed per component (a new worker counts from zero)."""
+    used: dict[str, float] = {}
+    for pid, (component, seconds) in after.items():
+        used[component] = used.get(component, 0.0) + seconds - before.get(pid, (component, 0.0))[1]
+    return used
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -237,6 +281,26 @@ async def invocation_summary(state_dir: Path, since: float) -> dict[str, str]:
     }
 
 
+async def runtime_memory(state_dir: Path, start: bool = False) -> dict[str, Any]:
+    """The gateway process's live objects and (once started) its allocation growth by source line."""
+    endpoints = json.loads((state_dir / "endpoints.json").read_text())
+    url = endpoints["invocations"].replace("/_local/invocations", "/_local/memory")
+    async with httpx.AsyncClient(timeout=120) as client:
+        response = await (client.post(url) if start else client.get(url))
+        return dict(response.json())
+
+
+async def moto_stats(state_dir: Path, reset: bool = False) -> dict[str, Any]:
+    """The emulated DynamoDB's own count and CPU per operation (``local.moto_host``); reset: start over."""
+    endpoints = json.loads((state_dir / "endpoints.json").read_text())
+    url = f"{endpoints['aws']['endpoint_url'].rstrip('/')}/_local/stats"
+    async with httpx.AsyncClient(timeout=30) as client:
+        if reset:
+            await client.delete(url)
+            return {}
+        return dict((await client.get(url)).json())
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -324,8 +388,27 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
 
     total_messages = int(args.rate * args.duration)
     load_started = time.time()
+    await moto_stats(state_dir, reset=True)
+    moto_before = await moto_stats(state_dir)
+    cpu_before, own_before, wall_before = cpu_of(runtime_pid), _own_cpu(), time.monotonic()
     want, send_seconds = await send_phase(args.rate, total_messages, "load")
+    cpu_used = cpu_per_component(cpu_before, cpu_of(runtime_pid))
+    moto_after = await moto_stats(state_dir)
+    dynamodb = {
+        name: f"{op['count']} calls, {op['cpu_ms'] / max(1, op['count']):.1f} ms CPU each"
+        for name, op in sorted(moto_after["operations"].items(), key=lambda kv: -kv[1]["cpu_ms"])
+    }
+    in_operations = sum(op["cpu_ms"] for op in moto_after["operations"].values()) / 1000
+    moto_process = moto_after["process_cpu_s"] - moto_before["process_cpu_s"]
+    print(f"DynamoDB in moto: {json.dumps(dynamodb)}")
+    print(f"moto CPU {moto_process:.1f} s, of which {in_operations:.1f} s inside DynamoDB operations")
+    cpu_used["load client (this script)"] = _own_cpu() - own_before
+    wall = time.monotonic() - wall_before
     print(f"sent {total_messages} messages in {send_seconds:.1f} s ({total_messages / send_seconds:.1f}/s)")
+    print(
+        f"CPU while sending and draining ({wall:.0f} s wall, {sum(cpu_used.values()) / wall:.2f} cores busy): "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in sorted(cpu_used.items(), key=lambda kv: -kv[1]))
+    )
     during = memory_of(runtime_pid)
     functions = await invocation_summary(state_dir, since=load_started)
     print(f"memory with {args.connections} connections open: {during}")
@@ -340,6 +423,9 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
     # RSS rarely shrinks (the allocator keeps its arenas): growth shows as a rise from one
     # open-and-close cycle to the next, so the sockets are opened and closed again.
     cycles: list[str] = []
+    traced: list[dict[str, Any]] = []
+    if args.trace_memory:
+        await runtime_memory(state_dir, start=True)
     for cycle in range(args.cycles):
         await asyncio.gather(*(connect(i) for i in range(args.connections)))
         closed_at = time.time()
@@ -348,6 +434,9 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
         await asyncio.sleep(args.settle)
         cycles.append(str(memory_of(runtime_pid)))
         print(f"memory after open-and-close cycle {cycle + 2}: {cycles[-1]}")
+        if args.trace_memory:
+            traced.append(await runtime_memory(state_dir))
+            print(f"gateway allocations after cycle {cycle + 2}: {json.dumps(traced[-1])}")
 
     latencies = [latency for seen in tally.received.values() for latency in seen.values()]
     lost = want - len(latencies)
@@ -373,8 +462,17 @@ async def run(args: argparse.Namespace, state_dir: Path, runtime_pid: int) -> di
         "memory_open": str(during),
         "memory_after": str(after),
         "memory_after_more_cycles": cycles,
+        "gateway_allocations_per_cycle": traced,
         "gateway_growth_mib": round(after.gateway_mib - before.gateway_mib, 1),
         "functions": functions,
+        "cpu_seconds": {name: round(seconds, 1) for name, seconds in sorted(cpu_used.items(), key=lambda kv: -kv[1])},
+        "cpu_ms_per_message": {
+            name: round(seconds * 1000 / max(1, total_messages), 1)
+            for name, seconds in sorted(cpu_used.items(), key=lambda kv: -kv[1])
+        },
+        "cpu_window_seconds": round(wall, 1),
+        "dynamodb_operations": dynamodb,
+        "moto_cpu_in_dynamodb_operations_s": round(in_operations, 1),
     }
 
 
@@ -392,6 +490,11 @@ def main() -> int:
         "--disconnect-wait", type=float, default=300.0, help="seconds to wait for $disconnect before reading RSS"
     )
     parser.add_argument("--cycles", type=int, default=2, help="extra open-and-close cycles for the memory check")
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="trace the gateway's allocations during the extra cycles (slows them) and report what grew",
+    )
     parser.add_argument("--parallel", type=int, default=8, help="concurrent registrations / handshakes")
     parser.add_argument("--max-concurrency", type=int, default=10, help="the runtime's warm workers per function")
     parser.add_argument("--assembly", type=Path, help="serve this synthesized assembly (default: synthesize)")

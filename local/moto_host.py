@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from local.dynamodb_index import install_dynamodb_index
+
 # Services whose state is kept across restarts (the rest is recreated from the templates).
 PERSISTED_SERVICES = (
     "dynamodb",
@@ -230,12 +232,44 @@ def clear_mailbox() -> None:
 _DYNAMODB_LOCK = threading.Lock()
 
 
+class OperationStats:
+    """Count, wall and CPU time of each DynamoDB operation served (``GET /_local/stats``).
+
+    DynamoDB requests run one at a time, so where this process's CPU goes under load is the
+    question a benchmark asks; ``DELETE /_local/stats`` starts a new count.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_operation: dict[str, list[float]] = {}
+
+    def add(self, operation: str, wall: float, cpu: float) -> None:
+        with self.lock:
+            entry = self.by_operation.setdefault(operation, [0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += wall
+            entry[2] += cpu
+
+    def report(self) -> dict[str, Any]:
+        with self.lock:
+            operations = {
+                name: {"count": int(c), "wall_ms": round(w * 1000, 1), "cpu_ms": round(u * 1000, 1)}
+                for name, (c, w, u) in sorted(self.by_operation.items())
+            }
+        usage = os.times()
+        return {"operations": operations, "process_cpu_s": round(usage.user + usage.system, 2)}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.by_operation.clear()
+
+
 def _is_dynamodb(environ: dict[str, Any]) -> bool:
     return str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(("DynamoDB_", "DynamoDBStreams_"))
 
 
 def install_dynamodb_seams() -> None:
-    """TransactWriteItems without moto's copy of every table it touches.
+    """TransactWriteItems without moto's copy of every table it touches; queries by key (``local.dynamodb_index``).
 
     moto deep-copies each table of a transaction (items, indexes, the stream's records) to roll
     back a failed condition: the cost grows with the table, so under load every message took
@@ -323,6 +357,59 @@ def install_dynamodb_seams() -> None:
             raise
 
     setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010 - the seam
+    install_dynamodb_index()
+
+
+_SCALAR_TYPES = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+_SET_TYPES = ("SS", "NS")
+
+
+def _plain_attribute_value(value: Any) -> bool:
+    """Whether moto's serializer would write this AttributeValue exactly as it is.
+
+    True for the one-key dicts of strings, numbers (moto keeps them as strings), booleans,
+    nulls, string and number sets, and maps and lists of those. Binary values are left to
+    moto (it base64-encodes them), as is anything of another shape.
+    """
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    ((kind, inner),) = value.items()
+    if kind in _SCALAR_TYPES:
+        return isinstance(inner, _SCALAR_TYPES[kind])
+    if kind in _SET_TYPES:
+        return isinstance(inner, list) and all(isinstance(v, str) for v in inner)
+    if kind == "M":
+        return isinstance(inner, dict) and all(
+            isinstance(k, str) and _plain_attribute_value(v) for k, v in inner.items()
+        )
+    if kind == "L":
+        return isinstance(inner, list) and all(_plain_attribute_value(v) for v in inner)
+    return False
+
+
+def install_dynamodb_serializer() -> None:
+    """Write DynamoDB's attribute values without walking their shape, member by member.
+
+    moto's response serializer visits every member of the ``AttributeValue`` structure (S, N,
+    B, SS, NS, BS, M, L, NULL, BOOL) for every attribute of every item through its generic value
+    picker: most of the CPU of a ``Query`` (about 3/4 of a five-item answer) and of a stream's
+    ``GetRecords``. An attribute value moto already holds in its wire form is written as it is;
+    anything else (binary values, an unexpected shape) still goes through moto's own path.
+    """
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = _installed_serializer.setdefault("structure", BaseJSONSerializer._serialize_type_structure)
+
+    def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue" and _plain_attribute_value(value):
+            serialized[self.get_serialized_name(shape, key)] = value
+            return
+        original(self, serialized, value, shape, key)
+
+    setattr(BaseJSONSerializer, "_serialize_type_structure", serialize_structure)  # noqa: B010 - the seam
+
+
+_installed_serializer: dict[str, Any] = {}
 
 
 class StateStore:
@@ -389,6 +476,7 @@ class LocalMiddleware:
         self.app = app
         self.credentials = credentials
         self.store = store
+        self.stats = OperationStats()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -406,7 +494,11 @@ class LocalMiddleware:
                 return self.app(environ, _with_cors(start_response, bucket, origin, environ.get("REQUEST_METHOD", "")))
         if _is_dynamodb(environ):
             with _DYNAMODB_LOCK:
-                return list(self.app(environ, start_response))
+                wall, cpu = time.perf_counter(), time.thread_time()
+                body = list(self.app(environ, start_response))
+                operation = str(environ.get("HTTP_X_AMZ_TARGET", "")).rsplit(".", 1)[-1]
+                self.stats.add(operation, time.perf_counter() - wall, time.thread_time() - cpu)
+                return body
         return self.app(environ, start_response)
 
     def _local(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
@@ -421,6 +513,11 @@ class LocalMiddleware:
             return _json(start_response, 200, {"messages": messages})
         if path == "/_local/mailbox" and method == "DELETE":
             clear_mailbox()
+            return _json(start_response, 204, None)
+        if path == "/_local/stats" and method == "GET":
+            return _json(start_response, 200, self.stats.report())
+        if path == "/_local/stats" and method == "DELETE":
+            self.stats.reset()
             return _json(start_response, 204, None)
         if path == "/_local/snapshot" and method == "POST" and self.store is not None:
             self.store.save()
@@ -577,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
     install_lambda_seams(InvokeBridge(args.invoke_url))
     install_dynamodb_seams()
+    install_dynamodb_serializer()
     install_mail_timestamps()
 
     store = StateStore(args.state_file) if args.state_file else None

@@ -416,7 +416,19 @@ class LocalRuntime:
         async def endpoints(_request: HttpRequest) -> HttpResponse:
             return json_response(200, json.dumps(self.endpoints).encode(), [("access-control-allow-origin", "*")])
 
-        return {"/_local/mailbox": mailbox, "/_local/invocations": invocations, "/_local/endpoints": endpoints}
+        memory_probe = MemoryProbe()
+
+        async def memory(request: HttpRequest) -> HttpResponse:
+            if request.method == "POST":
+                memory_probe.start()
+            return json_response(200, json.dumps(memory_probe.report()).encode())
+
+        return {
+            "/_local/mailbox": mailbox,
+            "/_local/invocations": invocations,
+            "/_local/endpoints": endpoints,
+            "/_local/memory": memory,
+        }
 
     async def _internal(self, request: HttpRequest) -> HttpResponse:
         """``POST /invoke/{function}`` from the moto host (Lambda API, Step Functions, S3, SNS)."""
@@ -483,6 +495,52 @@ def _fetch(url: str, method: str) -> tuple[int, bytes]:
             return int(response.status), response.read()
     except urllib.error.HTTPError as error:
         return int(error.code), error.read()
+
+
+class MemoryProbe:
+    """What the runtime process holds, for a benchmark asking whether memory grows (``/_local/memory``).
+
+    ``POST`` starts tracing allocations (slow: only for that question); each ``GET`` (or ``POST``)
+    answers the live objects per type and, while tracing, the source lines whose allocations
+    grew most since the previous answer.
+    """
+
+    def __init__(self) -> None:
+        self.previous: Any = None
+        self.previous_counts: dict[str, int] = {}
+
+    def start(self) -> None:
+        import tracemalloc
+
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(1)
+
+    def report(self) -> dict[str, Any]:
+        import gc
+        import tracemalloc
+        from collections import Counter
+
+        gc.collect()
+        counts = Counter(type(o).__qualname__ for o in gc.get_objects())
+        grown = {
+            n: c - self.previous_counts.get(n, 0) for n, c in counts.items() if c != self.previous_counts.get(n, 0)
+        }
+        self.previous_counts = dict(counts)
+        report: dict[str, Any] = {
+            "objects": sum(counts.values()),
+            "objects_grown": dict(sorted(grown.items(), key=lambda kv: -abs(kv[1]))[:15]),
+        }
+        if tracemalloc.is_tracing():
+            snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+            report["traced_mib"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 2)
+            if self.previous is not None:
+                diff = snapshot.compare_to(self.previous, "lineno")
+                report["grown_lines"] = [
+                    {"line": str(d.traceback[0]), "kib": round(d.size_diff / 1024, 1), "count": d.count_diff}
+                    for d in diff[:15]
+                ]
+            self.previous = snapshot
+        return report
 
 
 def _jwt_verifier(aws_url: str) -> Any:

@@ -139,7 +139,7 @@ class RealtimeStack(Stack):
             [*READ, "dynamodb:BatchWriteItem"],
             query_indexes=[Index.CONNECTIONS_BY_USER, Index.SUBSCRIBERS_BY_CONVERSATION],
         )
-        grant_table(processor.role, tables.chat, ["dynamodb:GetItem"])
+        grant_table(processor.role, tables.chat, ["dynamodb:GetItem", "dynamodb:BatchGetItem"])
 
         self.api = apigw.WebSocketApi(
             self,

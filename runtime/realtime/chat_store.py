@@ -1,14 +1,18 @@
 """Reads of the chat table the realtime side needs, and the one call transition it makes itself.
 
-Reads: a conversation's participants (``GetItem CONV#{id}/META``), a call (``GetItem
-CALL#{id}/CALL``) and the live calls a user is in (``Query USER#{id}``, ``begins_with(sk,
-"ACTIVECALL#")`` on the base table: no index). The write: a call left hanging by a
-disconnect, settled in one transaction (conditional on the status it was read in) together with
-its ``call`` message, the activity of every membership and the release of the markers.
+Reads: a conversation's participants (``GetItem CONV#{id}/META``, or one ``BatchGetItem`` for
+the conversations of a stream batch), a call (``GetItem CALL#{id}/CALL``) and the live calls a
+user is in (``Query USER#{id}``, ``begins_with(sk, "ACTIVECALL#")`` on the base table: no
+index). The write: a call left hanging by a disconnect, settled in one transaction (conditional
+on the status it was read in) together with its ``call`` message, the activity of every
+membership and the release of the markers.
 """
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -27,6 +31,9 @@ from runtime.common.dynamo import error_code, from_item, raise_for_client_error,
 from runtime.common.names import Attr
 from runtime.realtime.chat_items import call_from_item, conversation_from_item, message_item
 from runtime.realtime.models import ActiveCallRef, Call, CallStatus, Conversation, Message
+
+_BATCH_GET_LIMIT = 100
+_BATCH_GET_ATTEMPTS = 4
 
 
 def activity_update(table: str, user_id: str, conversation_id: str, at_ms: int) -> dict[str, Any]:
@@ -57,6 +64,44 @@ class ChatReader:
     def conversation(self, conversation_id: str) -> Conversation | None:
         item = self._get(conversation_pk(conversation_id), META)
         return conversation_from_item(item) if item else None
+
+    def conversations(self, conversation_ids: Iterable[str]) -> dict[str, Conversation | None]:
+        """Many conversations in one ``BatchGetItem`` per 100 (consistent, like ``conversation``).
+
+        Answers None for a conversation that does not exist; leaves out any the service did not
+        process after a few tries (the caller reads those one by one).
+        """
+        found: dict[str, Conversation | None] = {}
+        wanted = list(dict.fromkeys(conversation_ids))
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            chunk = wanted[start : start + _BATCH_GET_LIMIT]
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": [to_item({Attr.PK: conversation_pk(cid), Attr.SK: META}) for cid in chunk],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - jitter, not crypto
+                try:
+                    response = self._client.batch_get_item(RequestItems=request)
+                except ClientError as error:
+                    raise_for_client_error(error)
+                for raw in response.get("Responses", {}).get(self._table, []):
+                    item = from_item(raw) or {}
+                    found[str(item[Attr.PK]).removeprefix("CONV#")] = conversation_from_item(item)
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            unprocessed = {
+                str((from_item(key) or {}).get(Attr.PK, "")).removeprefix("CONV#")
+                for key in (request.get(self._table) or {}).get("Keys", [])
+            }
+            for cid in chunk:
+                if cid not in found and cid not in unprocessed:
+                    found[cid] = None
+        return found
 
     def call(self, call_id: str) -> Call | None:
         item = self._get(call_pk(call_id), CALL_SK)

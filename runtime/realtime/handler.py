@@ -153,6 +153,8 @@ def stream_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         delivery=Delivery(connections, gateway, cache_connections=True),
     )
 
+    batch.prefetch([r for r in event.get("Records") or [] if isinstance(r, dict)])
+
     def record_handler(record: DynamoDBRecord) -> int:
         return batch.handle(record.raw_event)
 

@@ -242,15 +242,18 @@ class Router:
             logger.exception("unhandled error in frame router")
             return frames.ErrorFrame(error="internal error, please retry", request_id=request_id)
 
-    def _conversation_for(self, connection: Connection, conversation_id: str) -> Conversation:
-        conversation = self._chat.conversation(conversation_id)
+    def _conversation_for(
+        self, connection: Connection, conversation_id: str, *, source: ChatDirectory | MessageWriter | None = None
+    ) -> Conversation:
+        conversation = (source or self._chat).conversation(conversation_id)
         # Another tenant's conversation, or one the user is not in, does not exist for them.
         if conversation is None or not conversation.admits(connection.user_id, connection.tenant_id):
             raise NotFoundError("conversation not found")
         return conversation
 
     def _send_message(self, connection: Connection, frame: frames.SendMessage) -> frames.AckFrame:
-        conversation = self._conversation_for(connection, frame.conversation_id)
+        # Read through the writer: it writes from the same read (one GetItem per message, not two).
+        conversation = self._conversation_for(connection, frame.conversation_id, source=self._writer)
         assert connection.user_id is not None
         message = self._writer.write(
             MessageDraft(

@@ -69,7 +69,12 @@ class StreamChange:
 
 
 class StreamBatch:
-    """One invocation's worth of records; caches conversations and sockets for its lifetime."""
+    """One invocation's worth of records; caches conversations and sockets for its lifetime.
+
+    ``prefetch`` reads the conversations of the whole batch in one ``BatchGetItem`` first: a
+    busy table's batch names many conversations, and one read each was a quarter of the
+    processor's DynamoDB calls.
+    """
 
     def __init__(self, *, chat: ChatDirectory, connections: ConnectionStore, delivery: Delivery) -> None:
         self._chat = chat
@@ -78,6 +83,29 @@ class StreamBatch:
         self._conversations: dict[str, Conversation | None] = {}
         self._subscribers: dict[str, list[dict[str, Any]]] = {}
         self._blocked: set[str] = set()
+
+    def prefetch(self, records: list[dict[str, Any]]) -> None:
+        """Read the conversations of every record in one batched call instead of one read each.
+
+        An optimisation only: whatever it cannot read (an error, a key left unprocessed) each
+        record reads for itself, and fails or succeeds on its own as before.
+        """
+        wanted: list[str] = []
+        for record in records:
+            try:
+                change = StreamChange.from_record(record)
+            except PoisonRecordError:
+                continue  # reported when its turn comes
+            conversation_id = (change.new_image or {}).get("conversation_id")
+            if isinstance(conversation_id, str) and conversation_id and self._delivers(change):
+                wanted.append(conversation_id)
+        wanted = [cid for cid in dict.fromkeys(wanted) if cid not in self._conversations]
+        if not wanted:
+            return
+        try:
+            self._conversations.update(self._chat.conversations(wanted))
+        except Exception:
+            logger.warning("conversations not read in one batch; reading them one by one", exc_info=True)
 
     def handle(self, record: dict[str, Any]) -> int:
         """Deliver one record; the number of sockets reached. Raises to report the record failed."""
@@ -96,10 +124,23 @@ class StreamBatch:
             logger.exception("stream record not delivered", extra={"ordering_key": key, "sk": change.sk})
             raise
 
+    @staticmethod
+    def _is_message(change: StreamChange) -> bool:
+        return change.sk.startswith(MSG_PREFIX) and change.event_name == "INSERT"
+
+    @staticmethod
+    def _is_call(change: StreamChange) -> bool:
+        return (
+            change.pk.startswith(CALL_PK_PREFIX) and change.sk == CALL_SK and change.event_name in ("INSERT", "MODIFY")
+        )
+
+    def _delivers(self, change: StreamChange) -> bool:
+        return self._is_message(change) or self._is_call(change)
+
     def _deliver(self, change: StreamChange) -> int:
-        if change.sk.startswith(MSG_PREFIX) and change.event_name == "INSERT":
+        if self._is_message(change):
             return self._deliver_message(change)
-        if change.pk.startswith(CALL_PK_PREFIX) and change.sk == CALL_SK and change.event_name in ("INSERT", "MODIFY"):
+        if self._is_call(change):
             return self._deliver_call(change)
         return 0  # an edit, a delete or another item kind: nothing to push
 

@@ -115,6 +115,8 @@ def test_throttled_connection_lookup_fails_its_conversation_and_the_retry_delive
 def test_throttled_conversation_read_is_reported_and_retried(
     world: World, sockets: RecordingConnections, faults: FaultInjector, two_conversations: dict[str, Any], code: str
 ) -> None:
+    # The batch's one BatchGetItem fails, then the reads of each record on their own.
+    faults.fail("dynamodb", "BatchGetItem", code, calls=(1,), when=table(world.chat_table))
     faults.fail("dynamodb", "GetItem", code, calls=(1, 2), when=table(world.chat_table))
 
     responses = deliver_like_lambda(world, two_conversations["records"])

@@ -16,13 +16,22 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 
 from local.moto_host import install_dynamodb_seams
 
 
 @pytest.fixture
 def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", DynamoDBBackend.transact_write_items)
+    for cls, name in [
+        (DynamoDBBackend, "transact_write_items"),
+        (DynamoDBBackend, "update_item"),
+        (Table, "all_items"),
+        (Table, "query"),
+        (Table, "put_item"),
+        (Table, "delete_item"),
+    ]:
+        monkeypatch.setattr(cls, name, getattr(cls, name))  # moto's own again after the test
     install_dynamodb_seams()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")

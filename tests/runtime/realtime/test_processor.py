@@ -90,6 +90,43 @@ def test_messages_arrive_in_the_order_they_were_written(world: World, sockets: R
     assert [f["message"]["content"] for f in sockets.received(bob)] == ["m0", "m1", "m2", "m3", "m4"]
 
 
+def test_a_batch_reads_its_conversations_in_one_call(world: World, sockets: RecordingConnections) -> None:
+    conversations = [world.conversation(["alice", f"user-{n}"]) for n in range(4)]
+    missing = str(uuid.uuid4())  # a message whose conversation does not exist: poison, as before
+    alice = world.connected("alice")
+    world.stream_records()
+    for n, conversation_id in enumerate([*conversations, missing, conversations[0]]):
+        _message(world, conversation_id, "alice", f"m{n}")
+    records = world.stream_records()
+    calls: list[str] = []
+    clients.dynamodb().meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+
+    response = world.process(records)
+
+    assert _failed(response) == [records[4]["dynamodb"]["SequenceNumber"]]
+    assert [f["message"]["content"] for f in sockets.received(alice)] == ["m0", "m1", "m2", "m3", "m5"]
+    assert calls.count("BatchGetItem") == 1
+    assert "GetItem" not in calls
+
+
+def test_conversations_are_read_one_by_one_when_the_batched_read_fails(
+    world: World, sockets: RecordingConnections, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runtime.realtime.chat_store import ChatReader
+
+    def unavailable(self: ChatReader, conversation_ids: Any) -> Any:
+        raise RuntimeError("BatchGetItem unavailable")
+
+    monkeypatch.setattr(ChatReader, "conversations", unavailable)
+    conversation_id = world.conversation(["alice", "bob"])
+    bob = world.connected("bob")
+    world.stream_records()
+    _message(world, conversation_id, "alice", "still delivered")
+
+    assert world.process() == {"batchItemFailures": []}
+    assert [f["message"]["content"] for f in sockets.received(bob)] == ["still delivered"]
+
+
 def test_a_poison_record_is_reported_and_the_rest_delivered(world: World, sockets: RecordingConnections) -> None:
     first, second = world.conversation(["alice", "bob"]), world.conversation(["bob", "carol"])
     bob = world.connected("bob")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from runtime.realtime import clients
 from runtime.realtime.frames import MAX_FRAME_BYTES
 from runtime.realtime.models import CallStatus
 from tests.runtime.realtime.conftest import RecordingConnections, World
@@ -56,6 +57,21 @@ def test_send_message_persists_it_and_acks_the_sender(world: World, sockets: Rec
         membership = world.get(world.chat_table, f"USER#{user}", f"CONV#{conversation_id}")
         assert membership is not None
         assert membership["activity_sk"].startswith(f"{message['created_at_ms']:013d}")
+
+
+def test_send_message_reads_the_conversation_once(world: World, sockets: RecordingConnections) -> None:
+    conversation_id = world.conversation(["alice", "bob"])
+    connection_id = world.connected("alice")
+    reads: list[str] = []
+    clients.dynamodb().meta.events.register(
+        "provide-client-params.dynamodb.GetItem",
+        lambda params, **_: reads.append(params["Key"]["pk"]["S"]),
+    )
+
+    reply = world.send(connection_id, {"action": "sendMessage", "conversation_id": conversation_id, "content": "x"})
+
+    assert reply["action"] == "ack"
+    assert reads == [f"CONN#{connection_id}", f"CONV#{conversation_id}"]  # the socket, then the conversation once
 
 
 def test_repeated_client_message_id_returns_the_first_message(world: World, sockets: RecordingConnections) -> None:

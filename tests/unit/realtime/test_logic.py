@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,9 @@ class Chat:
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         return CONVERSATION if conversation_id == CONVERSATION.conversation_id else None
+
+    def conversations(self, conversation_ids: Iterable[str]) -> dict[str, Conversation | None]:
+        return {cid: self.conversation(cid) for cid in conversation_ids}
 
     def call(self, call_id: str) -> Call | None:
         return self.calls.get(call_id)
