@@ -48,7 +48,7 @@ RESAMPLE = Image.Resampling.LANCZOS
 WHITE = (255, 255, 255)
 # Colour JPEGs decoded at reduced scale take the YCbCr path (``_render_ycbcr``): within 44 dB
 # of a LANCZOS resize of the full image on every variant, for ~50 % more CPU than the RGB
-# path (from 360 to 544 ms of CPU for a 12 MP photo; docs/benchmarks.md). False sends them
+# path (~390 against ~580 ms of CPU for a 12 MP photo; docs/benchmarks.md). False sends them
 # down the RGB path: cheaper, up to 1 dB further from that reference.
 MATCH_FULL_SIZE_RESIZE = True
 
