@@ -11,6 +11,13 @@ The costs that matter on a 12 MP photo, and what this module does about each:
   "small" at 5 % more work), and the colour conversion and EXIF rotation on the largest
   variant only (mode conversion and transparency flattening run band by band on the way).
 - Each resample is split into bands of rows resized on all vCPUs (``resample``).
+- A colour JPEG that libjpeg scales in decoding stays in ``YCbCr``, its own colour space, from
+  decode to encode (``_render_ycbcr``): no RGB round trip rounding every pixel twice, every
+  variant resampled from the decoded image, and two small kernels that make up for what the
+  reduced decode does differently from a full-size one. This costs more CPU than the path
+  above (three resamples of the decoded image instead of one) and keeps every variant within
+  44 dB of a LANCZOS resize of the full image after encoding, where the path above lost up
+  to 1 dB more (docs/benchmarks.md).
 
 Colour: embedded ICC profiles are converted to sRGB (CMYK included); images without one are
 taken as sRGB, as browsers do. Transparency is flattened onto white. Only the first frame of
@@ -26,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from itertools import pairwise
 
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageFilter
 
 from runtime.pipeline.imaging.config import VariantSpec
 from runtime.pipeline.imaging.decode import SWAPPING_ORIENTATIONS, profile_description, refusing_bad_images
@@ -39,6 +46,11 @@ from runtime.pipeline.imaging.workers import cpu_count, pool
 # off (docs/benchmarks.md).
 RESAMPLE = Image.Resampling.LANCZOS
 WHITE = (255, 255, 255)
+# Colour JPEGs decoded at reduced scale take the YCbCr path (``_render_ycbcr``): within 44 dB
+# of a LANCZOS resize of the full image on every variant, for ~50 % more CPU than the RGB
+# path (~390 against ~580 ms of CPU for a 12 MP photo; docs/benchmarks.md). False sends them
+# down the RGB path: cheaper, up to 1 dB further from that reference.
+MATCH_FULL_SIZE_RESIZE = True
 
 # Transposition that displays an image stored with a given EXIF orientation upright.
 _TRANSPOSE = {
@@ -73,18 +85,28 @@ def variant_sizes(info: ImageInfo, specs: Sequence[VariantSpec]) -> list[tuple[i
 def render_variants(
     image: Image.Image, info: ImageInfo, specs: Sequence[VariantSpec]
 ) -> Iterator[tuple[int, Image.Image]]:
-    """Decode ``image`` (opened, not yet loaded) into one sRGB ``RGB`` image per spec, yielded
-    as ``(index in specs, image)`` as soon as each is final, so the caller can encode one
-    variant while the next is being resampled. Each yielded image is the caller's to change."""
+    """Decode ``image`` (opened, not yet loaded) into one image per spec, yielded as
+    ``(index in specs, image)`` as soon as each is final, so the caller can encode one variant
+    while the next is being resampled. Each yielded image is the caller's to change.
+
+    The images are ``RGB`` in sRGB, or ``YCbCr`` (JPEG's own colour space, see
+    ``_stays_in_ycbcr``): both encode to the same kind of JPEG and take the watermark alike.
+    """
     sizes = variant_sizes(info, specs)
     # Same aspect ratio throughout, so the variant with the most pixels contains every other.
     first = max(range(len(sizes)), key=lambda index: sizes[index][0] * sizes[index][1])
     width, height = sizes[first]
     first_stored = (height, width) if info.orientation in SWAPPING_ORIENTATIONS else (width, height)
+    scale = 1
     if info.format is ImageFormat.JPEG:
-        image.draft(image.mode, first_stored)
+        scale = _dct_scale(image.size, first_stored)
+        ycbcr = MATCH_FULL_SIZE_RESIZE and scale > 1 and _stays_in_ycbcr(image)
+        image.draft("YCbCr" if ycbcr else image.mode, first_stored)
     with refusing_bad_images():
         image.load()
+    if image.mode == "YCbCr":
+        yield from _render_ycbcr(image, info, sizes, first, scale)
+        return
     icc_profile = image.info.get("icc_profile")
     largest = _to_srgb(resample(image, first_stored, prepare=_opaque), icc_profile)
     if info.orientation in _TRANSPOSE:
@@ -95,6 +117,123 @@ def render_variants(
     yield first, (largest.copy() if others else largest)
     for index in others:
         yield index, resample(largest, sizes[index])
+
+
+def _dct_scale(size: tuple[int, int], target: tuple[int, int]) -> int:
+    """The 1/1, 1/2, 1/4 or 1/8 scale ``Image.draft`` has libjpeg decode at (Pillow's rule)."""
+    ratio = min(size[0] // target[0], size[1] // target[1])
+    return next(scale for scale in (8, 4, 2, 1) if ratio >= scale)
+
+
+def _stays_in_ycbcr(image: Image.Image) -> bool:
+    """Whether a JPEG can be decoded to, resampled in and encoded from ``YCbCr``.
+
+    A colour JPEG stores ``YCbCr``; decoding it to ``RGB`` and encoding the variants back to
+    ``YCbCr`` rounds every pixel twice, and JPEG quantization amplifies those sub-level
+    differences (docs/benchmarks.md). Only for what needs no colour conversion: three
+    components coded as ``YCbCr`` (libjpeg's rule: not an Adobe ``transform=0`` file, not
+    components named R, G, B) and no embedded profile other than sRGB. Everything else (grey,
+    CMYK, RGB-coded, other colour spaces) takes the ``RGB`` path and its ICC conversion, and
+    so does a JPEG decoded at full size, for which the ``RGB`` path is already the reference
+    (a LANCZOS resize of the full-size decode) to the bit.
+    """
+    if image.mode != "RGB" or getattr(image, "layers", 0) != 3:
+        return False
+    if image.info.get("adobe_transform", 1) == 0:
+        return False
+    if [component[0] for component in getattr(image, "layer", [])] == [ord("R"), ord("G"), ord("B")]:
+        return False
+    icc_profile = image.info.get("icc_profile")
+    if icc_profile:
+        description = profile_description(icc_profile)
+        return description is not None and "srgb" in description.lower()
+    return True
+
+
+def _render_ycbcr(
+    source: Image.Image, info: ImageInfo, sizes: list[tuple[int, int]], first: int, scale: int
+) -> Iterator[tuple[int, Image.Image]]:
+    """The variants of a ``YCbCr`` JPEG, each resampled from the decoded image itself.
+
+    Not from the largest variant: resampling twice is softer than once, and the difference
+    from one LANCZOS resize of the full image (the reference) costs ~1 dB after encoding.
+    When libjpeg scaled the image in decoding, two 3x3 kernels bring the result closer to
+    that reference: the DCT-scaled luma is a little softer than a LANCZOS reduction of the
+    full image (sharpened slightly), and the chroma comes out at its stored resolution where
+    the full-size decode first interpolates it (libjpeg's "fancy" upsampling; softened
+    slightly, for 4:2:0 chroma). Both are applied band by band during the horizontal pass.
+    """
+    swap = info.orientation in SWAPPING_ORIENTATIONS
+    stored = [(height, width) if swap else (width, height) for width, height in sizes]
+    kernels = _prefilters(source, scale)
+    widths = sorted({width for width, _ in stored}, reverse=True)
+    passes = _horizontal_passes(source, widths, kernels)
+    order = [first] + [index for index in range(len(sizes)) if index != first]
+    for index in order:
+        intermediate = passes[stored[index][0]]
+        variant = _vertical(intermediate, stored[index])
+        if variant is intermediate:
+            variant = variant.copy()  # not resized vertically: another variant may share it
+        if info.orientation in _TRANSPOSE:
+            variant = variant.transpose(_TRANSPOSE[info.orientation])
+        variant.info = {}
+        yield index, variant
+
+
+def _kernel(weight: float) -> ImageFilter.Kernel:
+    """A separable 3x3 kernel ``[w, 1 - 2w, w]`` in both directions (w < 0 sharpens)."""
+    taps = (weight, 1 - 2 * weight, weight)
+    return ImageFilter.Kernel((3, 3), [row * column for row in taps for column in taps], scale=1)
+
+
+# Fitted on the benchmark's photos against a LANCZOS resize of the full-size decode (the
+# reference, docs/benchmarks.md): after encoding, all three variants 0.2-1.6 dB closer.
+_LUMA_AFTER_DCT_SCALING = _kernel(-0.03)
+_CHROMA_NOT_UPSAMPLED = _kernel(0.1)
+
+
+def _prefilters(source: Image.Image, scale: int) -> tuple[ImageFilter.Kernel | None, ImageFilter.Kernel | None]:
+    """The (luma, chroma) kernels for a JPEG decoded at 1/``scale``; ``None`` for none."""
+    if scale < 2:
+        return None, None  # decoded at full size: exactly what the reference resamples
+    sampling = [component[1:3] for component in getattr(source, "layer", [])]
+    chroma_420 = sampling == [(2, 2), (1, 1), (1, 1)]
+    return _LUMA_AFTER_DCT_SCALING, (_CHROMA_NOT_UPSAMPLED if chroma_420 else None)
+
+
+def _horizontal_passes(
+    source: Image.Image,
+    widths: Sequence[int],
+    kernels: tuple[ImageFilter.Kernel | None, ImageFilter.Kernel | None],
+) -> dict[int, Image.Image]:
+    """``source`` resized to each of ``widths`` (full height), in bands of rows on all vCPUs;
+    each band is cropped once, prefiltered once and resized to every width."""
+    luma_kernel, chroma_kernel = kernels
+    margin = 1 if luma_kernel or chroma_kernel else 0
+    height = source.height
+
+    def render(edges: tuple[int, int]) -> list[Image.Image]:
+        top, bottom = edges
+        # A kernel reads one row beyond each side of the band; Pillow's filter leaves an
+        # image's outermost rows as they are, so the margin rows are cropped off again.
+        above, below = max(0, top - margin), min(height, bottom + margin)
+        band = source.crop((0, above, source.width, below))
+        if margin:
+            luma, blue, red = band.split()
+            if luma_kernel:
+                luma = luma.filter(luma_kernel)
+            if chroma_kernel:
+                blue, red = blue.filter(chroma_kernel), red.filter(chroma_kernel)
+            band = Image.merge("YCbCr", (luma, blue, red)).crop((0, top - above, source.width, bottom - above))
+        return [band.resize((width, bottom - top), RESAMPLE) if width != band.width else band for width in widths]
+
+    bounds = [*range(0, height, _HORIZONTAL_BAND_ROWS), height]
+    bands = pool().map(render, pairwise(bounds)) if cpu_count() > 1 else map(render, pairwise(bounds))
+    passes = {width: Image.new(source.mode, (width, height)) for width in widths}
+    for top, resized in zip(bounds, bands, strict=False):
+        for width, band in zip(widths, resized, strict=True):
+            passes[width].paste(band, (0, top))
+    return passes
 
 
 def resample(
@@ -115,7 +254,7 @@ def resample(
     """
     original = image
     convert = prepare or (lambda band: band)
-    width, height = size
+    width = size[0]
     if image.width == width:
         image = convert(image)
     elif cpu_count() == 1 and _is_identity(convert, image):
@@ -133,18 +272,26 @@ def resample(
             (width, source.height),
             band_mode,
         )
-    if image.height != height:
-        source, scale = image, image.height / height
-        image = _in_bands(
-            height,
-            max(_MIN_BAND_ROWS, -(-height // cpu_count())),
-            lambda top, bottom: source.resize(
-                (width, bottom - top), RESAMPLE, box=(0.0, top * scale, float(width), bottom * scale)
-            ),
-            size,
-            source.mode,
-        )
+    image = _vertical(image, size)
     return image.copy() if image is original else image
+
+
+def _vertical(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The vertical pass of ``resample`` (``image`` already has the final width): bands resized
+    from a box of the whole image, so the filter reads across band edges."""
+    width, height = size
+    if image.height == height:
+        return image
+    scale = image.height / height
+    return _in_bands(
+        height,
+        max(_MIN_BAND_ROWS, -(-height // cpu_count())),
+        lambda top, bottom: image.resize(
+            (width, bottom - top), RESAMPLE, box=(0.0, top * scale, float(width), bottom * scale)
+        ),
+        size,
+        image.mode,
+    )
 
 
 def _is_identity(convert: Callable[[Image.Image], Image.Image], image: Image.Image) -> bool:

@@ -29,9 +29,23 @@ class Mark:
 
 
 def apply_watermark(image: Image.Image, config: WatermarkConfig) -> None:
-    """Blend the mark into ``image`` (an ``RGB`` variant) in place."""
+    """Blend the mark into ``image`` (an ``RGB`` or ``YCbCr`` variant) in place.
+
+    Blending is linear and so is the step from RGB to JPEG's YCbCr, so blending the mark's
+    YCbCr colour into a YCbCr image gives the RGB result's pixels (to within rounding).
+    """
     mark = render_mark(config, image.size)
-    image.paste(mark.fill, (*mark.position, *_corner(mark.position, mark.mask.size)), mark.mask)
+    fill = mark.fill
+    if image.mode == "YCbCr":
+        fill = fill.convert("YCbCr") if isinstance(fill, Image.Image) else _ycbcr(fill)
+    image.paste(fill, (*mark.position, *_corner(mark.position, mark.mask.size)), mark.mask)
+
+
+@lru_cache(maxsize=16)
+def _ycbcr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A colour in JPEG's YCbCr (Pillow's conversion uses JFIF's coefficients, as libjpeg does)."""
+    y, cb, cr = Image.new("RGB", (1, 1), rgb).convert("YCbCr").getpixel((0, 0))  # type: ignore[misc]
+    return y, cb, cr
 
 
 @lru_cache(maxsize=64)
