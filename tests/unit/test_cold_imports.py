@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,17 +27,19 @@ DEFERRED = (
 )
 
 
+def _run_fresh(code: str, env: dict[str, str]) -> Any:
+    """Run ``code`` in a fresh interpreter and return the JSON its last printed line holds."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _imported(module: str, candidates: tuple[str, ...]) -> list[str]:
     probe = f"import sys, json, {module}; print(json.dumps([m for m in {list(candidates)!r} if m in sys.modules]))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=REPO_ROOT,
-        env={"AWS_DEFAULT_REGION": "us-east-1", "LAMBDA_TASK_ROOT": str(REPO_ROOT), "PATH": ""},
-        check=True,
-        capture_output=True,
-        text=True,
+    result: list[str] = _run_fresh(
+        probe, {"AWS_DEFAULT_REGION": "us-east-1", "LAMBDA_TASK_ROOT": str(REPO_ROOT), "PATH": ""}
     )
-    result: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -74,15 +77,7 @@ def _gc_after(code: str, *, in_lambda: bool) -> list[bool]:
     env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "", "POWERTOOLS_TRACE_DISABLED": "true"}
     if in_lambda:
         env |= {"AWS_LAMBDA_FUNCTION_NAME": "probe", "LAMBDA_TASK_ROOT": str(REPO_ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", f"{code}\n{_GC_STATE}"],
-        cwd=REPO_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: list[bool] = json.loads(out.stdout.strip().splitlines()[-1])
+    result: list[bool] = _run_fresh(f"{code}\n{_GC_STATE}", env)
     return result
 
 
