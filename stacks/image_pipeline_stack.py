@@ -164,11 +164,12 @@ class ImagePipelineStack(Stack):
             timeout=15,
             reserved=True,
         )
+        # Watermark encodes the three JPEGs (Resize hands over pixels): as CPU-bound as Resize.
         watermark = self._step(
             "Watermark",
             "watermark",
-            "Watermark the variants",
-            memory=config.lambda_memory_mb,
+            "Watermark and encode the variants",
+            memory=config.image_lambda_memory_mb,
             timeout=30,
             reserved=True,
         )

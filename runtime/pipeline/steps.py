@@ -4,12 +4,13 @@ This module holds what every step shares and the two outcome steps (Record and M
 which never touch pixels; ``image_steps`` holds the three that do, so only their functions
 import Pillow and the image core at a cold start.
 
-Steps share nothing but S3 and the image record. Validate reads the upload, Resize writes
-un-watermarked variants under ``processing/`` in the uploads bucket, Watermark writes the final
-variants under ``variants/`` in the images bucket (the only place clients get URLs for), and
-Record marks the image COMPLETED and tells its owner. A failure anywhere is caught by the state
-machine and handed to ``fail``, which marks the image FAILED with a reason a user can read and
-removes any variant already written, so nothing lands in the output bucket for a failure.
+Steps share nothing but S3 and the image record. Validate reads the upload, Resize writes the
+variants' pixels (un-watermarked, not yet encoded: ``imaging.staged``) under ``processing/`` in
+the uploads bucket, Watermark encodes the final variants under ``variants/`` in the images
+bucket (the only place clients get URLs for), and Record marks the image COMPLETED and tells
+its owner. A failure anywhere is caught by the state machine and handed to ``fail``, which
+marks the image FAILED with a reason a user can read and removes any variant already written,
+so nothing lands in the output bucket for a failure.
 """
 
 from __future__ import annotations

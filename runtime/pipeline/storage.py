@@ -15,7 +15,8 @@ _TRANSIENT_S3 = frozenset({"SlowDown", "InternalError", "ServiceUnavailable", "R
 
 
 def staging_key(owner_id: str, image_id: str, size: str) -> str:
-    return f"{Prefix.PROCESSING}{owner_id}/{image_id}/{size}.jpg"
+    """Where Resize leaves a variant's pixels for Watermark (``imaging.staged``, not a JPEG)."""
+    return f"{Prefix.PROCESSING}{owner_id}/{image_id}/{size}.pixels"
 
 
 def variant_key(owner_id: str, image_id: str, size: str) -> str:
@@ -40,10 +41,16 @@ class ObjectStore:
         return body
 
     def put_jpeg(self, bucket: str, key: str, data: bytes) -> None:
+        """A final variant: immutable under its key, so clients may cache it for good."""
+        self._put(bucket, key, data, ContentType="image/jpeg", CacheControl="private, max-age=31536000")
+
+    def put_staged(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """An intermediate for the next step (the bucket's lifecycle rule removes leftovers)."""
+        self._put(bucket, key, data, ContentType=content_type)
+
+    def _put(self, bucket: str, key: str, data: bytes, **attributes: str) -> None:
         try:
-            self._client.put_object(
-                Bucket=bucket, Key=key, Body=data, ContentType="image/jpeg", CacheControl="private, max-age=31536000"
-            )
+            self._client.put_object(Bucket=bucket, Key=key, Body=data, **attributes)
         except ClientError as error:
             self._raise(error)
 

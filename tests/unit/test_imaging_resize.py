@@ -16,10 +16,10 @@ from runtime.pipeline.imaging import (
     VariantSpec,
     process_image,
     render,
-    resize_image,
 )
 from runtime.pipeline.imaging.render import fit_inside
 from tests.support import images
+from tests.support.imaging import rendered
 
 
 def decoded(variant: EncodedVariant) -> JpegImageFile:
@@ -48,13 +48,13 @@ def test_contract_variants_fit_inside_their_boxes_keeping_the_aspect() -> None:
         ("medium", 1200, 900),
         ("small", 800, 600),
     ]
-    result = resize_image(images.jpeg(4000, 3000))
+    result = rendered(images.jpeg(4000, 3000))
     assert {v.name: v.dimensions for v in result.variants} == {
         "large": "1440x1080",
         "medium": "1200x900",
         "small": "800x600",
     }
-    panorama = by_name(resize_image(images.jpeg(6000, 1000)).variants)
+    panorama = by_name(rendered(images.jpeg(6000, 1000)).variants)
     assert panorama["large"].dimensions == "1920x320"
     assert panorama["small"].dimensions == "800x133"
 
@@ -74,7 +74,7 @@ def test_fit_inside(size: tuple[int, int], box: tuple[int, int], expected: tuple
 
 def test_variants_come_back_in_the_order_asked_for() -> None:
     specs = (VariantSpec("thumb", 100, 100), VariantSpec("big", 400, 400))
-    result = resize_image(images.jpeg(800, 800), variants=specs)
+    result = rendered(images.jpeg(800, 800), variants=specs)
     assert [(v.name, v.width) for v in result.variants] == [("thumb", 100), ("big", 400)]
 
 
@@ -144,7 +144,7 @@ def test_exif_orientation_is_applied_to_the_pixels() -> None:
 )
 def test_every_orientation_displays_upright(orientation: int, top_left_shows: tuple[int, int, int]) -> None:
     source = images.encode(images.quadrants(400, 300), "JPEG", quality=95, exif=images.exif_with_gps(orientation))
-    small = decoded(by_name(resize_image(source).variants)["small"])
+    small = decoded(by_name(rendered(source).variants)["small"])
     assert close(mean_color(small, (10, 10, 60, 60)), top_left_shows, tolerance=12)
 
 
@@ -158,7 +158,7 @@ def test_animated_gif_becomes_its_first_frame() -> None:
 def test_cmyk_jpeg_is_converted_to_srgb() -> None:
     # Given a CMYK JPEG (as print workflows export them), magenta + yellow ink = red
     source = images.encode(Image.new("CMYK", (1200, 900), (0, 255, 255, 0)), "JPEG", quality=95)
-    result = resize_image(source)
+    result = rendered(source)
     assert result.info.color_space == "CMYK"
     for variant in result.variants:
         image = decoded(variant)
@@ -171,7 +171,7 @@ def test_embedded_icc_profile_is_converted_to_srgb() -> None:
     profile = images.rgb_profile("Swapped Test RGB", images.SRGB_GREEN, images.SRGB_RED, images.SRGB_BLUE)
     source = images.encode(Image.new("RGB", (1600, 1200), (200, 30, 30)), "PNG", icc_profile=profile)
     # Then the variants show the colour the profile means, in sRGB: green, untagged
-    for variant in resize_image(source).variants:
+    for variant in rendered(source).variants:
         image = decoded(variant)
         assert close(mean_color(image), (30, 200, 30), tolerance=12)
         assert "icc_profile" not in image.info
@@ -180,12 +180,12 @@ def test_embedded_icc_profile_is_converted_to_srgb() -> None:
 def test_srgb_tagged_image_keeps_its_colours() -> None:
     profile = images.rgb_profile("sRGB IEC61966-2.1", images.SRGB_RED, images.SRGB_GREEN, images.SRGB_BLUE)
     source = images.encode(Image.new("RGB", (400, 300), (200, 30, 30)), "PNG", icc_profile=profile)
-    assert close(mean_color(decoded(resize_image(source).variants[0])), (200, 30, 30))
+    assert close(mean_color(decoded(rendered(source).variants[0])), (200, 30, 30))
 
 
 def test_broken_icc_profile_is_ignored_and_the_image_taken_as_srgb() -> None:
     source = images.encode(Image.new("RGB", (400, 300), (200, 30, 30)), "PNG", icc_profile=b"not a profile" * 10)
-    result = resize_image(source)
+    result = rendered(source)
     assert result.info.color_space == "sRGB"
     assert close(mean_color(decoded(result.variants[0])), (200, 30, 30))
 
@@ -216,19 +216,19 @@ def palette_image() -> Image.Image:
 @pytest.mark.parametrize("cpus", [1, 2])
 def test_transparency_is_flattened_on_white(monkeypatch: pytest.MonkeyPatch, source: bytes, cpus: int) -> None:
     monkeypatch.setattr(render, "cpu_count", lambda: cpus)
-    for variant in resize_image(source).variants:
+    for variant in rendered(source).variants:
         assert close(mean_color(decoded(variant)), (255, 255, 255), tolerance=2)
 
 
 def test_half_transparent_pixels_blend_with_white() -> None:
     source = images.png(500, 400, (0, 0, 0, 128), mode="RGBA")
-    assert close(mean_color(decoded(resize_image(source).variants[0])), (127, 127, 127), tolerance=3)
+    assert close(mean_color(decoded(rendered(source).variants[0])), (127, 127, 127), tolerance=3)
 
 
 def test_sixteen_bit_greyscale_png_keeps_its_tones() -> None:
     # Mid-grey in 16 bits (0x8000); a naive conversion clips it to white
     source = images.encode(Image.new("I;16", (400, 300), 0x8000), "PNG")
-    assert close(mean_color(decoded(resize_image(source).variants[0])), (128, 128, 128), tolerance=3)
+    assert close(mean_color(decoded(rendered(source).variants[0])), (128, 128, 128), tolerance=3)
 
 
 @pytest.mark.parametrize(
@@ -240,14 +240,14 @@ def test_sixteen_bit_greyscale_png_keeps_its_tones() -> None:
     ],
 )
 def test_grey_and_palette_images_become_rgb(source: bytes) -> None:
-    for variant in resize_image(source).variants:
+    for variant in rendered(source).variants:
         assert decoded(variant).mode == "RGB"
 
 
 def test_downscaled_content_matches_the_source() -> None:
     # A reduced-scale decode must not shift or distort the picture
     source_image = images.quadrants(4000, 3000)
-    result = resize_image(images.encode(source_image, "JPEG", quality=95))
+    result = rendered(images.encode(source_image, "JPEG", quality=95))
     for variant in result.variants:
         expected = source_image.resize((variant.width, variant.height), Image.Resampling.LANCZOS)
         difference = ImageStat.Stat(ImageChops.difference(decoded(variant).convert("RGB"), expected)).mean

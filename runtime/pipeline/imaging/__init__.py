@@ -13,7 +13,14 @@ from runtime.pipeline.imaging.config import (
     WatermarkPosition,
 )
 from runtime.pipeline.imaging.exceptions import InvalidImageError
-from runtime.pipeline.imaging.models import EncodedVariant, ImageInfo, ImageMetadata, ProcessedImage
+from runtime.pipeline.imaging.models import (
+    EncodedVariant,
+    ImageInfo,
+    ImageMetadata,
+    PixelVariant,
+    ProcessedImage,
+    ResizedImage,
+)
 from runtime.pipeline.imaging.pipeline import process_image, resize_image, validate_image, watermark_variant
 from runtime.pipeline.imaging.probe import ImageFormat
 
@@ -27,7 +34,9 @@ __all__ = [
     "ImageMetadata",
     "ImagingSettings",
     "InvalidImageError",
+    "PixelVariant",
     "ProcessedImage",
+    "ResizedImage",
     "VariantSpec",
     "WatermarkConfig",
     "WatermarkPosition",

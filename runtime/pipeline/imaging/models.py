@@ -66,3 +66,20 @@ class EncodedVariant:
 class ProcessedImage:
     info: ImageInfo
     variants: tuple[EncodedVariant, ...]
+
+
+@dataclass(frozen=True)
+class PixelVariant:
+    """One variant between the Resize and Watermark steps: its size and its staged pixels
+    (``staged.pack``), not yet watermarked or encoded."""
+
+    name: str
+    width: int
+    height: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ResizedImage:
+    info: ImageInfo
+    variants: tuple[PixelVariant, ...]

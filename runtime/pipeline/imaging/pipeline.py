@@ -1,32 +1,31 @@
 """The image core's entry points: the three steps separately, or all of them in one pass.
 
-Steps in separate Lambda functions share nothing but S3, so every entry point takes the
-object's bytes and returns bytes (what ``get_object``/``put_object`` deal in):
+Steps in separate Lambda functions share nothing but S3, so every entry point takes bytes and
+returns bytes (what ``get_object``/``put_object`` deal in):
 
 - ``validate_image(data)`` -> ``ImageInfo`` (decodes every byte once, at the cheapest scale);
-- ``resize_image(data)`` -> the variants, un-watermarked;
-- ``watermark_variant(jpeg)`` -> that variant watermarked (a second JPEG generation, at the
-  same quality and quantization tables, so the loss is small but not zero).
+- ``resize_image(data)`` -> the variants' pixels, un-watermarked and not yet encoded
+  (``staged``: a second JPEG generation in Watermark cost 3-5 dB);
+- ``watermark_variant(staged)`` -> that variant watermarked and encoded: the output JPEG.
 
-``process_image(data)`` does all three on one decode, which is the fast path: the image is
-decoded once at reduced scale, and the watermark is drawn into the variants before their
-only encoding. Every function raises ``InvalidImageError`` for a bad upload and lets
-anything else (transient) propagate.
+``process_image(data)`` does all three in one process on one decode, encoding each variant
+while the next is resampled. The two steps give exactly its bytes (a test pins that), so it is
+also what the benchmark and the tests take as the image core's result. Every function raises
+``InvalidImageError`` for a bad upload and lets anything else (transient) propagate.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from concurrent.futures import Future
 
 from PIL import Image
 
+from runtime.pipeline.imaging import staged
 from runtime.pipeline.imaging.config import VARIANTS, ImageLimits, VariantSpec, WatermarkConfig
-from runtime.pipeline.imaging.decode import check_integrity, open_image, refusing_bad_images
+from runtime.pipeline.imaging.decode import check_integrity, open_image
 from runtime.pipeline.imaging.encode import encode_jpeg, encode_later
-from runtime.pipeline.imaging.models import EncodedVariant, ImageInfo, ProcessedImage
-from runtime.pipeline.imaging.probe import ImageFormat, probe
+from runtime.pipeline.imaging.models import EncodedVariant, ImageInfo, PixelVariant, ProcessedImage, ResizedImage
 from runtime.pipeline.imaging.render import render_variants
 from runtime.pipeline.imaging.watermark import apply_watermark
 
@@ -54,32 +53,31 @@ def process_image(
 
 def resize_image(
     data: bytes, limits: ImageLimits = _DEFAULT_LIMITS, variants: Sequence[VariantSpec] = VARIANTS
-) -> ProcessedImage:
-    """The Resize step on its own: validated variants without the watermark."""
-    return _process(data, limits, None, variants)
+) -> ResizedImage:
+    """The Resize step on its own: the validated variants' pixels, staged for Watermark."""
+    image, info = open_image(data, limits)
+    rendered: dict[int, PixelVariant] = {}
+    with image:
+        for index, variant in render_variants(image, info, variants):
+            rendered[index] = PixelVariant(variants[index].name, variant.width, variant.height, staged.pack(variant))
+    return ResizedImage(info=info, variants=tuple(rendered[index] for index in range(len(variants))))
 
 
 def watermark_variant(data: bytes, watermark: WatermarkConfig = _DEFAULT_WATERMARK) -> bytes:
-    """The Watermark step on its own: one JPEG variant in, the same variant watermarked out."""
-    head = probe(data, ImageLimits())
-    if head.format is not ImageFormat.JPEG:
-        raise ValueError("watermark_variant takes a variant produced by resize_image (a JPEG)")
-    with refusing_bad_images(), Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
-        image.load()
-        rgb = image.convert("RGB")
-    apply_watermark(rgb, watermark)
-    return encode_jpeg(rgb)
+    """The Watermark step on its own: one staged variant in (``resize_image``), the output JPEG out."""
+    image = staged.unpack(data)
+    apply_watermark(image, watermark)
+    return encode_jpeg(image)
 
 
 def _process(
-    data: bytes, limits: ImageLimits, watermark: WatermarkConfig | None, variants: Sequence[VariantSpec]
+    data: bytes, limits: ImageLimits, watermark: WatermarkConfig, variants: Sequence[VariantSpec]
 ) -> ProcessedImage:
     image, info = open_image(data, limits)
     pending: dict[int, tuple[Image.Image, Future[bytes]]] = {}
     with image:
         for index, variant in render_variants(image, info, variants):
-            if watermark is not None:
-                apply_watermark(variant, watermark)
+            apply_watermark(variant, watermark)
             pending[index] = (variant, encode_later(variant))
     encoded = []
     for index, spec in enumerate(variants):
