@@ -258,14 +258,49 @@ def psnr(a: bytes, b: bytes, luma: bool = False) -> float:
 
 
 def child(method_name: str, path: str) -> None:
-    """In this fresh process: process one image twice with one method; print the RSS before
-    the first run and the peak RSS (MiB)."""
-    method = METHODS[method_name]()
+    """In this fresh process: process one image twice with one method (or one of the project's
+    steps, ``step:NAME``: they run in separate functions, so each has its own peak); print the
+    RSS before the first run and the peak RSS (MiB)."""
     data = Path(path).read_bytes()
+    method = STEPS[method_name.removeprefix("step:")] if method_name.startswith("step:") else METHODS[method_name]()
+    if method_name == "step:watermark":
+        data = _split(data)  # type: ignore[assignment]
     before = _status_mib("VmRSS")
     for _ in range(2):
         method(data)
     print(json.dumps({"before": before, "peak": _status_mib("VmHWM")}))
+
+
+def _joined(parts: list[bytes]) -> bytes:
+    return b"".join(len(part).to_bytes(4, "big") + part for part in parts)
+
+
+def _split(blob: bytes) -> list[bytes]:
+    parts, offset = [], 0
+    while offset < len(blob):
+        size = int.from_bytes(blob[offset : offset + 4], "big")
+        parts.append(blob[offset + 4 : offset + 4 + size])
+        offset += 4 + size
+    return parts
+
+
+# The deployed steps one by one, for their peak memory (what sizes each function).
+STEPS: dict[str, Callable[[Any], object]] = {
+    "validate": validate_image,
+    "resize": resize_image,
+    "watermark": lambda variants: list(_POOL.map(lambda data: watermark_variant(data, WATERMARK), variants)),
+}
+
+
+def step_memory(data: bytes) -> tuple[str, dict[str, Any]]:
+    """The project's steps each in a fresh process; the one with the highest peak."""
+    staged = _joined([variant.data for variant in resize_image(data).variants])
+    peaks = {
+        "validate": in_subprocess(data, "--child", "step:validate", "{path}"),
+        "resize": in_subprocess(data, "--child", "step:resize", "{path}"),
+        "watermark": in_subprocess(staged, "--child", "step:watermark", "{path}"),
+    }
+    return max(peaks.items(), key=lambda item: float(item[1]["peak"]))
 
 
 def pinned(path: str, rounds: int) -> None:
@@ -573,7 +608,14 @@ def main() -> None:
 
     # Fresh processes: peak memory per method, then the methods interleaved on one CPU (what a
     # Lambda function gets at 1,769 MB); only the methods that run every time.
-    memory = {(p, m): in_subprocess(photos[p], "--child", m, "{path}") for p in SUBPROCESS_IMAGES for m in RELIABLE}
+    memory: dict[tuple[str, str], dict[str, Any]] = {}
+    for p in SUBPROCESS_IMAGES:
+        for m in RELIABLE:
+            if m == "project":
+                step, memory[(p, m)] = step_memory(photos[p])
+                memory[(p, m)]["label"] = f"project (largest step: {step})"
+            else:
+                memory[(p, m)] = in_subprocess(photos[p], "--child", m, "{path}")
     one_cpu = {p: in_subprocess(photos[p], "--pinned", "{path}", str(PINNED_ROUNDS)) for p in SUBPROCESS_IMAGES}
 
     width = max(len(name) for name in runners)
@@ -587,7 +629,7 @@ def main() -> None:
     for (photo, name), result in memory.items():
         single = one_cpu[photo][name]
         above = result["peak"] - result["before"]
-        print(f"{photo:6} {name:{width}} {result['peak']:13.1f} {above:12.1f} {single:9.1f}")
+        print(f"{photo:6} {result.get('label', name):{width}} {result['peak']:13.1f} {above:12.1f} {single:9.1f}")
     print()
     print(
         "pyvips (the issue's recipe as written): "
@@ -613,7 +655,8 @@ def main() -> None:
         for (photo, name), result in memory.items():
             single = one_cpu[photo][name]
             print(
-                f"| {photo} | {name} | {result['peak']:.0f} | {result['peak'] - result['before']:.0f} | {single:.0f} |"
+                f"| {photo} | {result.get('label', name)} | {result['peak']:.0f}"
+                f" | {result['peak'] - result['before']:.0f} | {single:.0f} |"
             )
 
     project_ms = medians[("project", HEADLINE)]
