@@ -47,8 +47,19 @@ def process_image(
     watermark: WatermarkConfig = _DEFAULT_WATERMARK,
     variants: Sequence[VariantSpec] = VARIANTS,
 ) -> ProcessedImage:
-    """Validate, resize and watermark in one pass: the hot path."""
-    return _process(data, limits, watermark, variants)
+    """Validate, resize and watermark in one process on one decode, each variant encoded while
+    the next is resampled: the steps' result (to the bit) at the cost of a single function."""
+    image, info = open_image(data, limits)
+    pending: dict[int, tuple[Image.Image, Future[bytes]]] = {}
+    with image:
+        for index, variant in render_variants(image, info, variants):
+            apply_watermark(variant, watermark)
+            pending[index] = (variant, encode_later(variant))
+    encoded = []
+    for index, spec in enumerate(variants):
+        variant, jpeg = pending[index]
+        encoded.append(EncodedVariant(spec.name, variant.width, variant.height, jpeg.result()))
+    return ProcessedImage(info=info, variants=tuple(encoded))
 
 
 def resize_image(
@@ -68,19 +79,3 @@ def watermark_variant(data: bytes, watermark: WatermarkConfig = _DEFAULT_WATERMA
     image = staged.unpack(data)
     apply_watermark(image, watermark)
     return encode_jpeg(image)
-
-
-def _process(
-    data: bytes, limits: ImageLimits, watermark: WatermarkConfig, variants: Sequence[VariantSpec]
-) -> ProcessedImage:
-    image, info = open_image(data, limits)
-    pending: dict[int, tuple[Image.Image, Future[bytes]]] = {}
-    with image:
-        for index, variant in render_variants(image, info, variants):
-            apply_watermark(variant, watermark)
-            pending[index] = (variant, encode_later(variant))
-    encoded = []
-    for index, spec in enumerate(variants):
-        variant, jpeg = pending[index]
-        encoded.append(EncodedVariant(spec.name, variant.width, variant.height, jpeg.result()))
-    return ProcessedImage(info=info, variants=tuple(encoded))
