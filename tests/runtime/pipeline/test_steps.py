@@ -24,6 +24,7 @@ from runtime.common import settings
 from runtime.common.names import Env
 from runtime.common.observability import metrics
 from runtime.pipeline import outcome_handler, steps_handler
+from runtime.pipeline.imaging import process_image
 from runtime.realtime import clients
 from runtime.realtime.connections import ConnectionRegistry
 from runtime.realtime.models import Connection
@@ -142,7 +143,8 @@ def test_a_photo_goes_through_every_step(pipeline: Pipeline, tables: dict[str, T
     registry.add(
         Connection(connection_id="owner-socket", connected_at_ms=1, expires_at=2**31, user_id=OWNER, tenant_id="t")
     )
-    job = pipeline.upload(images.jpeg(4000, 3000))
+    photo = images.jpeg(4000, 3000)
+    job = pipeline.upload(photo)
     state = pipeline.run(job)
     assert "error" not in state, state.get("error")
     record = pipeline.record(job)
@@ -153,6 +155,12 @@ def test_a_photo_goes_through_every_step(pipeline: Pipeline, tables: dict[str, T
     assert sizes == {"small": (800, 600), "medium": (1200, 900), "large": (1440, 1080)}
     assert pipeline.outputs(job) == sorted(f"variants/{OWNER}/{job['image_id']}/{s}.jpg" for s in sizes)
     assert pipeline.staged() == [], "intermediates are removed once watermarked"
+    # Resize hands Watermark pixels through S3, so each variant is encoded once: the very bytes
+    # of the image core's one pass (no second JPEG generation).
+    one_pass = {v.name: v.data for v in process_image(photo).variants}
+    for size in sizes:
+        key = f"variants/{OWNER}/{job['image_id']}/{size}.jpg"
+        assert pipeline.s3.get_object(Bucket=IMAGES, Key=key)["Body"].read() == one_pass[size]
     large = pipeline.variant(f"variants/{OWNER}/{job['image_id']}/large.jpg")
     assert (large.format, large.size) == ("JPEG", (1440, 1080))
     assert large.info.get("progressive") or large.info.get("progression")
