@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.pipeline.imaging import ImageLimits, WatermarkConfig, resize_image, staged, validate_image
+from runtime.pipeline.imaging import (
+    ImageLimits,
+    PixelVariant,
+    WatermarkConfig,
+    resize_image,
+    staged,
+    validate_image,
+)
 from runtime.pipeline.imaging import watermark_variant as apply_watermark_to
 from runtime.pipeline.imaging.workers import pool
 from runtime.pipeline.steps import ImageJob, ImageRecords, StagedVariant
@@ -41,11 +48,14 @@ class ImageSteps:
 
     def resize(self, job: ImageJob) -> dict[str, Any]:
         resized = resize_image(self._read(job), self.limits)
-        handed_over = []
-        for variant in resized.variants:
+
+        def hand_over(variant: PixelVariant) -> StagedVariant:
             key = staging_key(job.owner_id, job.image_id, variant.name)
             self.objects.put_staged(job.bucket, key, variant.data, staged.CONTENT_TYPE)
-            handed_over.append(StagedVariant(size=variant.name, width=variant.width, height=variant.height, key=key))
+            return StagedVariant(size=variant.name, width=variant.width, height=variant.height, key=key)
+
+        # ~9 MB of pixels for a 12 MP photo: the three writes run side by side.
+        handed_over = list(pool().map(hand_over, resized.variants))
         return {"variants": [v.model_dump() for v in handed_over]}
 
     def add_watermark(self, job: ImageJob, handed_over: list[StagedVariant]) -> dict[str, Any]:

@@ -196,7 +196,8 @@ def test_s3_slowing_down_past_the_retries_fails_the_image_cleanly(
     outcome, state = machine.execute(job)
 
     assert outcome == "FAILED"
-    assert rule.injected == 4, "the first try and the definition's 3 retries"
+    assert machine.attempts["ResizeImage"] == 4, "the first try and the definition's 3 retries"
+    assert rule.injected == 4 * 3, "each attempt writes its three variants side by side"
     assert state["failure"]["recorded"] is True
     assert_failed_cleanly(pipeline, job)
 
