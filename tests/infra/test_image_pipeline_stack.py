@@ -70,3 +70,18 @@ def test_bucket_notifications_route_by_prefix(dev: Synthesized) -> None:
     prefixes = {c["Filter"]["Key"]["FilterRules"][0]["Value"] for c in configs}
     assert prefixes == {"uploads/", "session-uploads/"}
     assert notifications["Properties"]["Managed"] is False
+
+
+def test_the_steps_that_render_and_encode_get_a_whole_vcpu(dev: Synthesized, prod: Synthesized) -> None:
+    # Resize renders the variants and Watermark encodes them (it receives pixels, not JPEGs):
+    # both are CPU-bound, and Lambda gives a whole vCPU from the image memory size on.
+    for synth in (dev, prod):
+        functions = _resources(synth, "AWS::Lambda::Function")
+        memory = {
+            props["Description"]: props["MemorySize"]
+            for props in (f["Properties"] for f in functions.values())
+            if props.get("Description") in ("Render the three variants", "Watermark and encode the variants")
+        }
+        assert memory == dict.fromkeys(memory, synth.deployment.config.image_lambda_memory_mb)
+        assert len(memory) == 2
+        assert synth.deployment.config.image_lambda_memory_mb >= 1769
